@@ -1,0 +1,45 @@
+// Inputs and outputs of the host activities. Type-only for workflow code; plain data over the wire.
+import type { ExitInfo, ServiceSpec } from '../model.js';
+
+export interface ServiceActivityInput {
+  /** `<STACKFLOW_HOME>/<stack>`: logs, run records and registry live here. */
+  stackDir: string;
+  spec: ServiceSpec;
+}
+
+export interface SpawnInput extends ServiceActivityInput {
+  workflowId: string;
+  runId: string;
+}
+
+export interface SpawnResult {
+  pid: number;
+  startedAt: string;
+  adopted: boolean;
+}
+
+export interface ProcessInput extends ServiceActivityInput {
+  pid: number;
+}
+
+export interface HealthyResult {
+  healthyAt: string;
+  attempts: number;
+  detail: string;
+}
+
+export interface RegisterInput extends ProcessInput {
+  healthyAt: string;
+}
+
+export interface SupervisionResult {
+  /** `exit`: the process ended; `liveness`: it stopped answering its liveness probe. */
+  reason: 'exit' | 'liveness';
+  exit: ExitInfo | null;
+  detail: string;
+}
+
+export interface StopResult {
+  exit: ExitInfo | null;
+  escalated: boolean;
+}

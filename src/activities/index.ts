@@ -1,0 +1,181 @@
+// Host activities: thin Temporal wrappers over the process manager, the probes and the registry.
+// They run on `stackflow@<host>`, so every process they touch belongs to this machine.
+import { ApplicationFailure, Context, CancelledFailure } from '@temporalio/activity';
+import { ProcessManager } from '../process/manager.js';
+import { ServiceStartError } from '../process/errors.js';
+import { readRecord } from '../process/record.js';
+import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
+import { watchLiveness } from '../health/liveness.js';
+import { FileRegistry } from '../registry/registry.js';
+import type { ExitInfo } from '../model.js';
+import {
+
+  type HealthyResult,
+  type ProcessInput,
+  type RegisterInput,
+  type ServiceActivityInput,
+  type SpawnInput,
+  type SpawnResult,
+  type StopResult,
+  type SupervisionResult,
+} from './contract.js';
+
+/** How often long activities heartbeat; the SDK throttles what actually reaches the server. */
+const HEARTBEAT_EVERY_MS = 1000;
+
+export function createActivities() {
+  const managers = new Map<string, ProcessManager>();
+  const registries = new Map<string, FileRegistry>();
+  // One manager per stack directory for the worker's lifetime: it remembers its own children,
+  // which is what lets supervision see their real exit codes.
+  const managerFor = (stackDir: string): ProcessManager => {
+    let manager = managers.get(stackDir);
+    if (!manager) managers.set(stackDir, (manager = new ProcessManager(stackDir)));
+    return manager;
+  };
+  const registryFor = (stackDir: string): FileRegistry => {
+    let registry = registries.get(stackDir);
+    if (!registry) registries.set(stackDir, (registry = new FileRegistry(`${stackDir}/registry.json`)));
+    return registry;
+  };
+
+  return {
+    async spawnService({ stackDir, spec, workflowId, runId }: SpawnInput): Promise<SpawnResult> {
+      try {
+        const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId });
+        return { pid: record.pid, startedAt: record.startedAt, adopted };
+      } catch (err) {
+        throw asStartFailure(err);
+      }
+    },
+
+    async awaitHealthy({ stackDir, spec, pid }: ProcessInput): Promise<HealthyResult> {
+      const manager = managerFor(stackDir);
+      const record = await requireRecord(stackDir, spec.name, pid);
+      return withHeartbeats(async (signal) => {
+        // A process that dies while we probe fails the attempt at once, with its exit and log tail.
+        const exited = manager.waitForExit(record, signal).then(async (exit) => {
+          throw new ServiceStartError({
+            service: spec.name,
+            command: spec.command,
+            reason: exit.signal ? 'signal' : 'exit',
+            exitCode: exit.code,
+            signal: exit.signal,
+            logTail: await manager.tailLog(spec.name),
+          });
+        });
+        try {
+          const ready = await Promise.race([
+            waitUntilReady(spec.health, { logFile: record.logFile, pid: record.pid, signal }),
+            exited,
+          ]);
+          return { healthyAt: new Date().toISOString(), attempts: ready.attempts, detail: ready.detail };
+        } catch (err) {
+          if (err instanceof ReadinessTimeoutError) {
+            throw asStartFailure(
+              new ServiceStartError({
+                service: spec.name,
+                command: spec.command,
+                reason: 'timeout',
+                exitCode: null,
+                signal: null,
+                logTail: await manager.tailLog(spec.name),
+                detail: err.message,
+              }),
+            );
+          }
+          throw asStartFailure(err);
+        }
+      });
+    },
+
+    async registerService({ stackDir, spec, pid, healthyAt }: RegisterInput): Promise<void> {
+      await registryFor(stackDir).register(spec.name, {
+        url: spec.port ? `http://127.0.0.1:${spec.port}` : null,
+        host: spec.host,
+        port: spec.port ?? null,
+        pid,
+        healthyAt,
+      });
+    },
+
+    async deregisterService({ stackDir, spec }: ServiceActivityInput): Promise<void> {
+      await registryFor(stackDir).deregister(spec.name);
+    },
+
+    async superviseService({ stackDir, spec, pid }: ProcessInput): Promise<SupervisionResult> {
+      const manager = managerFor(stackDir);
+      const record = await readRecord(stackDir, spec.name);
+      if (!record || record.pid !== pid || !manager.isAlive(record)) {
+        return { reason: 'exit', exit: null, detail: `${spec.name}: process ${pid} is gone` };
+      }
+      return withHeartbeats(async (signal) => {
+        const exit = manager.waitForExit(record, signal).then(
+          (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
+        );
+        const races: Promise<SupervisionResult>[] = [exit];
+        if (spec.liveness) {
+          races.push(
+            watchLiveness(spec.liveness, { logFile: record.logFile, pid: record.pid, signal }).then((failure) => ({
+              reason: 'liveness' as const,
+              exit: null,
+              detail: `${spec.name}: liveness failed ${spec.liveness!.failureThreshold} times: ${failure.detail}`,
+            })),
+          );
+        }
+        return Promise.race(races);
+      });
+    },
+
+    async stopService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {
+      const manager = managerFor(stackDir);
+      const record = await readRecord(stackDir, spec.name);
+      if (!record) return { exit: null, escalated: false };
+      return manager.stop(record, spec.shutdown);
+    },
+  };
+}
+
+async function requireRecord(stackDir: string, service: string, pid: number) {
+  const record = await readRecord(stackDir, service);
+  if (!record || record.pid !== pid) {
+    throw ApplicationFailure.nonRetryable(`${service}: no process record for pid ${pid}`, 'ServiceStartError');
+  }
+  return record;
+}
+
+/**
+ * Runs `work` with a heartbeat loop and an abort signal that fires on cancellation. On worker
+ * shutdown the services stay up: the signal aborts the waiting, never the process.
+ */
+async function withHeartbeats<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const controller = new AbortController();
+  ctx.heartbeat();
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  const onCancel = ctx.cancelled.catch((err: unknown) => {
+    controller.abort(err);
+    throw err;
+  });
+  try {
+    return await Promise.race([work(controller.signal), onCancel]);
+  } finally {
+    clearInterval(beat);
+    controller.abort();
+  }
+}
+
+function asStartFailure(err: unknown): unknown {
+  if (err instanceof CancelledFailure) return err;
+  if (err instanceof ServiceStartError) {
+    return ApplicationFailure.create({ message: err.message, type: 'ServiceStartError', nonRetryable: true, details: [err.details] });
+  }
+  return err;
+}
+
+function describeExit(exit: ExitInfo): string {
+  if (exit.signal) return `killed by ${exit.signal}`;
+  if (exit.code === null) return 'exited (code unknown: adopted process)';
+  return `exited with code ${exit.code}`;
+}
+

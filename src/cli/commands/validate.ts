@@ -1,0 +1,14 @@
+// `stackflow validate`: check the stack file and print the start order as levels.
+import { EXIT } from '../errors.js';
+import { bold, dim } from '../output.js';
+import { loadStackOrExit } from '../stack-file.js';
+
+export async function validate(options: { config: string }): Promise<number> {
+  const loaded = await loadStackOrExit(options.config);
+  const count = Object.keys(loaded.spec.services).length;
+  const disabled = loaded.disabled.length ? dim(` (${loaded.disabled.length} disabled: ${loaded.disabled.join(', ')})`) : '';
+  console.log(`${bold(loaded.spec.name)}: ${count} service(s) OK${disabled}`);
+  console.log('start order:');
+  loaded.levels.forEach((level, i) => console.log(`  ${i + 1}. ${level.join(', ')}`));
+  return EXIT.ok;
+}

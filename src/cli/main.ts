@@ -1,0 +1,75 @@
+// The `stackflow` command line (SPEC §1). Each command returns its exit code (SPEC §8).
+import { Command, CommanderError } from 'commander';
+import { CliError, EXIT } from './errors.js';
+import { red } from './output.js';
+import { DEFAULT_STACK_FILE } from './stack-file.js';
+import { up } from './commands/up.js';
+import { down } from './commands/down.js';
+import { status } from './commands/status.js';
+import { validate } from './commands/validate.js';
+import { graph } from './commands/graph.js';
+import { logs } from './commands/logs.js';
+import { worker } from './commands/worker.js';
+import { DEFAULT_HOST } from '../workflows/definitions.js';
+
+export function buildProgram(run: (action: Promise<number>) => void): Command {
+  const program = new Command('stackflow')
+    .description('Service lifecycle orchestrator driven by Temporal workflows')
+    .exitOverride()
+    .showHelpAfterError();
+  const withConfig = (cmd: Command) => cmd.option('-c, --config <file>', 'the stack file', DEFAULT_STACK_FILE);
+
+  withConfig(program.command('up'))
+    .description('start the named services and what they depend on (all when none is named)')
+    .argument('[service...]')
+    .option('-d, --detach', 'return once the services are healthy; the worker keeps running in the background')
+    .option('--abort-on-failure', 'drain the stack when a service fails')
+    .action((services: string[], opts) => run(up(services, opts)));
+  withConfig(program.command('down'))
+    .description('drain the stack in reverse dependency order')
+    .option('--all', 'also stop the embedded Temporal server')
+    .action((opts) => run(down(opts)));
+  withConfig(program.command('status'))
+    .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
+    .option('--json', 'print the status object')
+    .action((opts) => run(status(opts)));
+  withConfig(program.command('validate'))
+    .description('check the stack file and print the start order')
+    .action((opts) => run(validate(opts)));
+  withConfig(program.command('graph'))
+    .description('print the dependency graph')
+    .option('--format <format>', 'mermaid or dot', 'mermaid')
+    .action((opts) => run(graph(opts)));
+  withConfig(program.command('logs'))
+    .description('print (and follow) the service log files')
+    .argument('[service...]')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('-n, --lines <n>', 'only the last n lines of each file')
+    .action((services: string[], opts) => run(logs(services, opts)));
+  withConfig(program.command('worker'))
+    .description('run a worker for this host in the foreground')
+    .option('--host <id>', 'the host id services name in `host:`', DEFAULT_HOST)
+    .action((opts) => run(worker(opts)));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((action) => (pending = action));
+  try {
+    await program.parseAsync(argv);
+    process.exitCode = pending ? await pending : EXIT.ok;
+  } catch (err) {
+    process.exitCode = report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (err instanceof CliError) {
+    console.error(err.exitCode === EXIT.usage ? err.message : red(err.message));
+    return err.exitCode;
+  }
+  console.error(red(err instanceof Error ? (err.stack ?? err.message) : String(err)));
+  return EXIT.failure;
+}

@@ -1,0 +1,43 @@
+// Terminal output: colours (off for NO_COLOR or a non-TTY), log prefixes, tables.
+const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
+
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return !('NO_COLOR' in process.env) && Boolean(stream.isTTY);
+}
+
+export function paint(code: number, text: string, enabled = useColor()): string {
+  return enabled ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+export const bold = (text: string) => paint(1, text);
+export const dim = (text: string) => paint(2, text);
+export const red = (text: string) => paint(31, text);
+export const green = (text: string) => paint(32, text);
+export const yellow = (text: string) => paint(33, text);
+
+/** `name |` prefixes padded to the longest name, each service in its own colour. */
+export function prefixer(names: string[]): (name: string) => string {
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const colours = new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length]]));
+  return (name) => paint(colours.get(name) ?? 37, `${name.padEnd(width)} |`);
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${minutes}m${Math.floor((ms % 60_000) / 1000)}s`;
+  return `${Math.floor(minutes / 60)}h${minutes % 60}m`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)}K`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)}M`;
+  return `${(bytes / 1024 / 1024 / 1024).toFixed(2)}G`;
+}

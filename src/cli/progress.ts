@@ -1,0 +1,52 @@
+// Following a stack's startup through the `status` query until every wanted service has settled.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceStatus, StackStatus } from '../model.js';
+import type { StackClient } from '../client.js';
+import { isSettled } from '../lifecycle/status.js';
+
+export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceStatus | undefined) => void;
+
+const POLL_MS = 50;
+
+/** Polls `status` and reports each service's state changes; resolves once `services` have settled. */
+export async function watchUntilSettled(
+  stacks: StackClient,
+  stack: string,
+  services: string[],
+  onChange: ServiceChange,
+  signal?: AbortSignal,
+): Promise<StackStatus> {
+  const seen = new Map<string, ServiceStatus>();
+  for (;;) {
+    signal?.throwIfAborted();
+    const status = await queryWhenAnswered(stacks, stack);
+    for (const [name, current] of Object.entries(status.services)) {
+      const before = seen.get(name);
+      if (!before || before.state !== current.state || before.restarts !== current.restarts) onChange(name, current, before);
+      seen.set(name, current);
+    }
+    const watched = services.map((s) => status.services[s]).filter((s): s is ServiceStatus => s !== undefined);
+    if (watched.length === services.length && isSettled(watched)) return status;
+    await sleep(POLL_MS);
+  }
+}
+
+/** A query needs a worker: right after `up` starts one, the first queries may fail. */
+async function queryWhenAnswered(stacks: StackClient, stack: string): Promise<StackStatus> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const status = await stacks.status(stack);
+      if (status) return status;
+      throw new Error(`stack ${stack} is not running`);
+    } catch (err) {
+      if (attempt >= 200) throw err;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+export function unhealthyServices(status: StackStatus, services: string[]): [string, ServiceStatus][] {
+  return services
+    .map((name) => [name, status.services[name]] as [string, ServiceStatus])
+    .filter(([, s]) => s && (s.state === 'failed' || s.state === 'blocked'));
+}

@@ -1,0 +1,116 @@
+// What a command needs from Temporal: a reachable server (the embedded one by default), a client,
+// and the task queue; plus the background worker that `up -d` leaves behind.
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Client, Connection } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
+import { StackClient } from '../client.js';
+import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
+import { createStackflowWorker } from '../worker.js';
+import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
+import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
+import { CLI_ENTRY_PATH } from '../paths.js';
+import { CliError, EXIT } from './errors.js';
+
+export interface Session {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string | null;
+  client: Client;
+  connection: Connection;
+  stacks: StackClient;
+  close(): Promise<void>;
+}
+
+export function taskQueueFromEnv(): string {
+  return process.env.STACKFLOW_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+}
+
+export async function openSession(home: string, log: (line: string) => void): Promise<Session> {
+  let temporal;
+  try {
+    temporal = await ensureTemporal({ home, log });
+  } catch (err) {
+    if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
+    throw err;
+  }
+  const { client, connection, namespace } = await connectClient({ address: temporal.address });
+  const taskQueue = taskQueueFromEnv();
+  return {
+    address: temporal.address,
+    namespace,
+    taskQueue,
+    uiUrl: temporal.uiUrl,
+    client,
+    connection,
+    stacks: new StackClient(client, taskQueue),
+    close: () => connection.close(),
+  };
+}
+
+const workerPidFile = (home: string) => join(home, 'worker.pid');
+
+/** Starts `stackflow worker` in the background unless one of ours already runs for this home. */
+export async function ensureBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
+  const running = await livePid(workerPidFile(home));
+  if (running !== null) return { pid: running, started: false };
+  await mkdir(home, { recursive: true });
+  // execa's types list descriptors up to 9 only; any open descriptor is passed to spawn unchanged.
+  const logFd = openSync(join(home, 'worker.log'), 'a') as 9;
+  const child = execa(process.execPath, [CLI_ENTRY_PATH, 'worker', '--host', DEFAULT_HOST], {
+    detached: true,
+    cleanup: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: logFd,
+    stderr: logFd,
+    env: {
+      TEMPORAL_ADDRESS: session.address,
+      TEMPORAL_NAMESPACE: session.namespace,
+      STACKFLOW_TASK_QUEUE: session.taskQueue,
+    },
+  });
+  closeSync(logFd);
+  child.unref();
+  if (!child.pid) throw new CliError(`could not start the background worker (see ${join(home, 'worker.log')})`, EXIT.failure);
+  await writePidFile(workerPidFile(home), child.pid);
+  return { pid: child.pid, started: true };
+}
+
+export async function hasBackgroundWorker(home: string): Promise<boolean> {
+  return (await livePid(workerPidFile(home))) !== null;
+}
+
+export function stopBackgroundWorker(home: string): Promise<boolean> {
+  return stopPidFile(workerPidFile(home), 15_000);
+}
+
+export interface InProcessWorker {
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker inside this CLI process (foreground `up`, or `down` when no worker runs). It ignores
+ * Ctrl-C: the command drains the stack first, which needs the worker, then stops it.
+ */
+export async function startInProcessWorker(session: Session): Promise<InProcessWorker> {
+  Runtime.install({ shutdownSignals: [] });
+  const connection = await connectWorkerConnection({ address: session.address });
+  const worker = await createStackflowWorker({
+    connection,
+    namespace: session.namespace,
+    taskQueue: session.taskQueue,
+    host: DEFAULT_HOST,
+  });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}

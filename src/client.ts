@@ -1,0 +1,76 @@
+// The client side of a stack: start or extend it, ask its status, drain it.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { StackSpec, StackStatus } from './model.js';
+import {
+  shutdownSignal,
+  stackNameKey,
+  stackWorkflowId,
+  startServicesUpdate,
+  statusQuery,
+} from './workflows/definitions.js';
+import { stackWorkflow } from './workflows/stack.js';
+import { DEFAULT_TIMING, type Timing } from './workflows/service.js';
+
+export interface StartResult {
+  /** false when the stack was already running and the services were added to it. */
+  started: boolean;
+  added: string[];
+}
+
+export class StackClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    readonly timing: Timing = DEFAULT_TIMING,
+  ) {}
+
+  handle(stack: string) {
+    return this.client.workflow.getHandle<typeof stackWorkflow>(stackWorkflowId(stack));
+  }
+
+  async isRunning(stack: string): Promise<boolean> {
+    try {
+      const description = await this.handle(stack).describe();
+      return description.status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** Starts the stack workflow, or adds `services` to the one already running. */
+  async start(stack: StackSpec, services: string[]): Promise<StartResult> {
+    if (!(await this.isRunning(stack.name))) {
+      try {
+        await this.client.workflow.start(stackWorkflow, {
+          workflowId: stackWorkflowId(stack.name),
+          taskQueue: this.taskQueue,
+          args: [{ stack, services, workflowQueue: this.taskQueue, timing: this.timing }],
+          typedSearchAttributes: [{ key: stackNameKey, value: stack.name }],
+          staticSummary: `stack ${stack.name}: ${Object.keys(stack.services).length} services`,
+          staticDetails: `Stack file: \`${stack.file}\`\n\nServices: ${Object.keys(stack.services).join(', ')}`,
+        });
+        return { started: true, added: services.length ? services : Object.keys(stack.services) };
+      } catch (err) {
+        // Someone else started it between our check and our start: join theirs.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    }
+    const wanted = services.length ? services : Object.keys(stack.services);
+    const added = await this.handle(stack.name).executeUpdate(startServicesUpdate, { args: [{ stack, services: wanted }] });
+    return { started: false, added };
+  }
+
+  async status(stack: string): Promise<StackStatus | null> {
+    if (!(await this.isRunning(stack))) return null;
+    return this.handle(stack).query(statusQuery);
+  }
+
+  /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */
+  async shutdown(stack: string, reason: string): Promise<StackStatus | null> {
+    if (!(await this.isRunning(stack))) return null;
+    const handle = this.handle(stack);
+    await handle.signal(shutdownSignal, { reason });
+    return handle.result();
+  }
+}

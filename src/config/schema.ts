@@ -1,0 +1,197 @@
+// The shape of a stack file as written. Values are checked and normalised here; defaults are NOT applied
+// here, because `defaults:` must be merged under each service first (see merge.ts and service.ts).
+import { z } from 'zod';
+import { toArgv } from './command-line.js';
+import { invalidDurationMessage, parseDuration } from './durations.js';
+import { isPlainMap } from './plain-map.js';
+
+/** Marks an unknown key; messages.ts turns it into `unknown key "x" (did you mean "y"?)`. */
+export interface UnknownKeyParams {
+  unknownKeyOf: string[];
+}
+
+/**
+ * A map with a fixed set of keys. An empty value (`health:` with nothing after it, or a whole empty
+ * service) counts as not given; any other key is reported as unknown.
+ */
+function strictMap<Shape extends z.ZodRawShape>(shape: Shape) {
+  const keys = Object.keys(shape);
+  const withoutEmptyValues = (value: unknown): unknown => {
+    if (value === null) return {};
+    if (!isPlainMap(value)) return value;
+    return Object.fromEntries(Object.entries(value).filter(([key, item]) => item !== null || !keys.includes(key)));
+  };
+  const unknownKey = z.unknown().superRefine((_value, ctx) => {
+    ctx.addIssue({ code: 'custom', message: 'unknown key', params: { unknownKeyOf: keys } satisfies UnknownKeyParams });
+  });
+  // typed as zod's strict object, which it is: any other key fails (with our own issue instead of zod's)
+  const strict = z.object(shape).catchall(unknownKey) as unknown as z.ZodObject<Shape, z.core.$strict>;
+  return z.preprocess(withoutEmptyValues, strict);
+}
+
+/** Accepts the text of a number too, as `${PORT:-8000}` interpolates to a string. */
+function numeric<Schema extends z.ZodType>(schema: Schema) {
+  return z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value), schema);
+}
+
+/** Accepts "true"/"false" too, for `${FLAG:-false}`. */
+const flag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
+
+function duration({ positive = false } = {}) {
+  return z.unknown().transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: invalidDurationMessage(value) });
+    else if (positive && ms === 0) ctx.addIssue({ code: 'custom', message: 'must be more than 0 (e.g. 1s)' });
+    else return ms;
+    return z.NEVER;
+  });
+}
+
+const nonEmptyString = z.string().min(1);
+const port = numeric(z.number().int().min(1).max(65535));
+const positiveCount = numeric(z.number().int().min(1));
+const stringOrList = z.union([z.string(), z.array(z.string())]);
+const listOfStrings = stringOrList.transform((value) => (typeof value === 'string' ? [value] : value));
+/** YAML turns `DEBUG: 1` and `VERBOSE: true` into a number and a boolean; an environment only has strings. */
+const envMap = z.record(
+  z.string(),
+  z.preprocess((value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value), z.string()),
+);
+
+const argv = stringOrList.transform((command, ctx) => {
+  const result = toArgv(command);
+  if ('argv' in result) return result.argv;
+  ctx.addIssue({ code: 'custom', message: result.problem });
+  return z.NEVER;
+});
+
+const httpUrl = z.string().superRefine((url, ctx) => {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    ctx.addIssue({ code: 'custom', message: `invalid URL "${url}" (use e.g. http://127.0.0.1:8001/health)` });
+  }
+});
+
+const regexSource = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid pattern "${pattern}" (${(error as Error).message})` });
+  }
+});
+
+const probeKinds = {
+  http: strictMap({ url: httpUrl, status: numeric(z.number().int().min(100).max(599)).optional() }).optional(),
+  tcp: strictMap({ port: port.optional(), host: nonEmptyString.optional() }).optional(),
+  exec: strictMap({ command: argv }).optional(),
+  log: strictMap({ pattern: regexSource }).optional(),
+};
+const PROBE_KIND_NAMES = Object.keys(probeKinds) as (keyof typeof probeKinds)[];
+
+type ProbeKinds = { [Kind in keyof typeof probeKinds]?: z.output<(typeof probeKinds)[Kind]> };
+
+/** A declared probe; a tcp probe without a port probes the service's port (filled in by service.ts). */
+export type ProbeInput =
+  | { kind: 'http'; url: string; status: number }
+  | { kind: 'tcp'; host: string; port?: number }
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'log'; pattern: string };
+
+function declaredProbe({ http, tcp, exec, log }: ProbeKinds): ProbeInput | undefined {
+  if (http) return { kind: 'http', url: http.url, status: http.status ?? 200 };
+  if (tcp) return { kind: 'tcp', host: tcp.host ?? '127.0.0.1', ...(tcp.port === undefined ? {} : { port: tcp.port }) };
+  if (exec) return { kind: 'exec', command: exec.command };
+  if (log) return { kind: 'log', pattern: log.pattern };
+  return undefined;
+}
+
+/** Probe settings as written -> the same with the probe kinds folded into one `probe` (undefined = the default). */
+function withSingleProbe<Settings extends ProbeKinds>(settings: Settings, ctx: z.RefinementCtx) {
+  const kinds = PROBE_KIND_NAMES.filter((kind) => settings[kind] !== undefined);
+  if (kinds.length > 1) {
+    ctx.addIssue({ code: 'custom', message: `use exactly one of http, tcp, exec, log (found ${kinds.join(' and ')})` });
+    return z.NEVER;
+  }
+  const { http: _http, tcp: _tcp, exec: _exec, log: _log, ...timing } = settings;
+  return { ...timing, probe: declaredProbe(settings) };
+}
+
+const probeTiming = {
+  interval: duration({ positive: true }).optional(),
+  timeout: duration({ positive: true }).optional(),
+  start_period: duration().optional(),
+};
+const readiness = strictMap({ ...probeKinds, ...probeTiming, ready_timeout: duration({ positive: true }).optional() }).transform(
+  withSingleProbe,
+);
+const liveness = strictMap({ ...probeKinds, ...probeTiming, failure_threshold: positiveCount.optional() }).transform(
+  withSingleProbe,
+);
+
+const DEPENDENCY_CONDITIONS = ['started', 'healthy', 'completed_successfully'] as const;
+const condition = z.enum(DEPENDENCY_CONDITIONS);
+/** `[a, b]`, `{ a: healthy }` or `{ a: { condition: healthy } }` -> `{ a: 'healthy' }`. */
+const dependsOn = z.union([
+  z.array(z.string()).transform((names) => Object.fromEntries(names.map((name) => [name, 'healthy' as const]))),
+  z.record(
+    z.string(),
+    z.union([condition, strictMap({ condition: condition.optional() }).transform((long) => long.condition ?? 'healthy')]),
+  ),
+]);
+
+const RESTART_POLICIES = ['always', 'on-failure', 'never'] as const;
+const restartPolicy = z.enum(RESTART_POLICIES);
+const restartSettings = strictMap({
+  policy: restartPolicy.optional(),
+  max_restarts: numeric(z.number().int().min(0)).optional(),
+  backoff: strictMap({
+    initial: duration().optional(),
+    max: duration().optional(),
+    factor: numeric(z.number().min(1)).optional(),
+  }).optional(),
+});
+/** `restart: always` is short for `restart: { policy: always }`, as in docker compose. */
+const restart = z.union([
+  restartPolicy.transform((policy): z.output<typeof restartSettings> => ({ policy })),
+  restartSettings,
+]);
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
+
+export const serviceSchema = strictMap({
+  command: stringOrList.optional(),
+  shell: flag.optional(),
+  cwd: nonEmptyString.optional(),
+  env: envMap.optional(),
+  env_file: listOfStrings.optional(),
+  port: port.optional(),
+  depends_on: dependsOn.optional(),
+  health: readiness.optional(),
+  liveness: liveness.optional(),
+  restart: restart.optional(),
+  shutdown: strictMap({ signal: z.enum(SIGNALS).optional(), timeout: duration().optional() }).optional(),
+  replicas: positiveCount.optional(),
+  host: nonEmptyString.optional(),
+  disabled: flag.optional(),
+});
+export type ServiceInput = z.output<typeof serviceSchema>;
+
+const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** The top level. `defaults` and each service are validated one by one (see parse.ts), so they stay unknown here. */
+export const stackSchema = strictMap({
+  name: z
+    .string()
+    .superRefine((name, ctx) => {
+      if (!STACK_NAME.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid stack name "${name}" (use lower-case letters, digits, "_" and "-", starting with a letter or digit)`,
+        });
+      }
+    })
+    .optional(),
+  env_file: listOfStrings.optional(),
+  env: envMap.optional(),
+  defaults: z.unknown().optional(),
+  services: z.record(z.string(), z.unknown()).optional(),
+});

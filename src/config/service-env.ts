@@ -1,0 +1,27 @@
+/** `user-svc` -> `USER_SVC`, the prefix of the variables that point other services at it. */
+export function envPrefix(service: string): string {
+  return service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+export interface InjectedEnvInput {
+  stack: string;
+  service: string;
+  /** The instance index, for a replicated service only. */
+  replica?: number;
+  port?: number;
+  /** The ports of the service's dependencies (instance 0 of a replicated one), by service name. */
+  dependencyPorts: Record<string, number | undefined>;
+}
+
+/** What stackflow tells a service about itself and where its dependencies listen. */
+export function injectedEnv({ stack, service, replica, port, dependencyPorts }: InjectedEnvInput): Record<string, string> {
+  const env: Record<string, string> = { STACKFLOW_STACK: stack, STACKFLOW_SERVICE: service };
+  if (replica !== undefined) env.STACKFLOW_REPLICA = String(replica);
+  if (port !== undefined) env.PORT = String(port);
+  for (const [dependency, dependencyPort] of Object.entries(dependencyPorts)) {
+    if (dependencyPort === undefined) continue;
+    env[`${envPrefix(dependency)}_URL`] = `http://127.0.0.1:${dependencyPort}`;
+    env[`${envPrefix(dependency)}_PORT`] = String(dependencyPort);
+  }
+  return env;
+}

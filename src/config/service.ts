@@ -1,0 +1,115 @@
+// One service as written (with `defaults:` merged in) -> its resolved spec, before replicas and injected env.
+import { resolve } from 'node:path';
+import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec } from '../model.js';
+import { MISSING_COMMAND, toArgv } from './command-line.js';
+import { readEnvFiles } from './env-file.js';
+import type { ProbeInput, ServiceInput } from './schema.js';
+
+/** Reports a problem at a path inside the service (`health.tcp.port`). */
+export type ReportProblem = (field: string, message: string) => void;
+
+export interface BaseService {
+  /** One instance named after the service, with the stack file's env only and dependencies by service name. */
+  spec: ServiceSpec;
+  replicas: number;
+  disabled: boolean;
+}
+
+export interface ServiceContext {
+  /** The stack file's directory: `cwd` and `env_file` are relative to it. */
+  dir: string;
+  /** Stack-wide `env_file` values with the stack `env` over them. */
+  stackEnv: Record<string, string>;
+}
+
+function resolveCommand(input: ServiceInput, report: ReportProblem): string[] {
+  const { command } = input;
+  if (command === undefined) {
+    report('command', MISSING_COMMAND);
+    return [];
+  }
+  if (input.shell) {
+    if (typeof command !== 'string') {
+      report('command', 'with shell: true, command must be a string (e.g. command: "node server.js | tee out.log")');
+      return [];
+    }
+    if (command.trim() === '') report('command', MISSING_COMMAND);
+    return ['/bin/sh', '-c', command];
+  }
+  const result = toArgv(command);
+  if ('argv' in result) return result.argv;
+  report('command', result.problem);
+  return [];
+}
+
+/** The readiness default: TCP connect to the service's port, else "the process is running". */
+function resolveProbe(probe: ProbeInput | undefined, port: number | undefined, field: string, report: ReportProblem): Probe {
+  if (probe === undefined) return port === undefined ? { kind: 'process' } : { kind: 'tcp', host: '127.0.0.1', port };
+  if (probe.kind !== 'tcp') return probe;
+  if (probe.port !== undefined) return { ...probe, port: probe.port };
+  if (port === undefined) {
+    report(`${field}.tcp.port`, 'missing (give the port to probe, or declare the service\'s port)');
+    return { kind: 'process' };
+  }
+  return { ...probe, port };
+}
+
+function resolveReadiness(input: ServiceInput, report: ReportProblem): ReadinessSettings {
+  const health = input.health;
+  return {
+    probe: resolveProbe(health?.probe, input.port, 'health', report),
+    intervalMs: health?.interval ?? 1000,
+    timeoutMs: health?.timeout ?? 2000,
+    startPeriodMs: health?.start_period ?? 0,
+    readyTimeoutMs: health?.ready_timeout ?? 60_000,
+  };
+}
+
+function resolveLiveness(input: ServiceInput, report: ReportProblem): LivenessSettings | undefined {
+  const liveness = input.liveness;
+  if (liveness === undefined) return undefined;
+  return {
+    probe: resolveProbe(liveness.probe, input.port, 'liveness', report),
+    intervalMs: liveness.interval ?? 5000,
+    timeoutMs: liveness.timeout ?? 2000,
+    startPeriodMs: liveness.start_period ?? 0,
+    failureThreshold: liveness.failure_threshold ?? 3,
+  };
+}
+
+function resolveRestart(input: ServiceInput): RestartSettings {
+  const restart = input.restart;
+  return {
+    policy: restart?.policy ?? 'on-failure',
+    maxRestarts: restart?.max_restarts ?? 5,
+    backoff: {
+      initialMs: restart?.backoff?.initial ?? 1000,
+      maxMs: restart?.backoff?.max ?? 30_000,
+      factor: restart?.backoff?.factor ?? 2,
+    },
+  };
+}
+
+export function resolveService(name: string, input: ServiceInput, context: ServiceContext, report: ReportProblem): BaseService {
+  const envFiles = readEnvFiles(input.env_file ?? [], context.dir, 'env_file');
+  for (const problem of envFiles.problems) report(problem.path, problem.message);
+  const liveness = resolveLiveness(input, report);
+  return {
+    spec: {
+      name,
+      command: resolveCommand(input, report),
+      shell: input.shell ?? false,
+      cwd: resolve(context.dir, input.cwd ?? '.'),
+      env: { ...context.stackEnv, ...envFiles.values, ...input.env },
+      ...(input.port === undefined ? {} : { port: input.port }),
+      dependsOn: Object.fromEntries(Object.entries(input.depends_on ?? {}).map(([dep, condition]) => [dep, { condition }])),
+      health: resolveReadiness(input, report),
+      ...(liveness === undefined ? {} : { liveness }),
+      restart: resolveRestart(input),
+      shutdown: { signal: input.shutdown?.signal ?? 'SIGTERM', timeoutMs: input.shutdown?.timeout ?? 10_000 },
+      host: input.host ?? 'local',
+    },
+    replicas: input.replicas ?? 1,
+    disabled: input.disabled ?? false,
+  };
+}

@@ -1,0 +1,36 @@
+// Status reduction (pure): from per-service states to the stack's state (SPEC §6).
+import type { ServiceState, ServiceStatus, StackState } from '../model.js';
+
+export type StackPhase = 'running' | 'draining' | 'drained';
+
+const SETTLED_OK: ReadonlySet<ServiceState> = new Set(['healthy', 'completed']);
+const BROKEN: ReadonlySet<ServiceState> = new Set(['failed', 'blocked']);
+
+export function reduceStackState(services: ServiceStatus[], phase: StackPhase): StackState {
+  if (phase === 'drained') return services.some((s) => s.state === 'failed') ? 'failed' : 'stopped';
+  if (phase === 'draining') return 'stopping';
+  if (services.some((s) => BROKEN.has(s.state))) return 'degraded';
+  if (services.every((s) => SETTLED_OK.has(s.state))) return 'running';
+  return 'starting';
+}
+
+/** True once `up -d` can return: every service is healthy/completed, or one is broken. */
+export function isSettled(services: ServiceStatus[]): boolean {
+  return services.every((s) => SETTLED_OK.has(s.state) || BROKEN.has(s.state) || s.state === 'stopped');
+}
+
+export function emptyServiceStatus(host: string, port: number | undefined): ServiceStatus {
+  return {
+    state: 'pending',
+    pid: null,
+    port: port ?? null,
+    host,
+    restarts: 0,
+    startedAt: null,
+    healthyAt: null,
+    lastExit: null,
+    cpuPercent: null,
+    memoryBytes: null,
+    error: null,
+  };
+}

@@ -1,0 +1,124 @@
+// The resolved stack: what the config loader produces and the workflows, activities and CLI consume.
+// Plain data only (it travels through Temporal payloads), so no classes, no functions, no Node types.
+
+export type DependencyCondition = 'started' | 'healthy' | 'completed_successfully';
+
+export type RestartPolicyName = 'always' | 'on-failure' | 'never';
+
+export type Probe =
+  | { kind: 'http'; url: string; status: number }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'exec'; command: string[] }
+  | { kind: 'log'; pattern: string }
+  /** "the process is running": the default for a service without a port. */
+  | { kind: 'process' };
+
+export interface ProbeSettings {
+  probe: Probe;
+  /** Ceiling of the poll period; polling starts faster and backs off to this. */
+  intervalMs: number;
+  /** One probe attempt. */
+  timeoutMs: number;
+  startPeriodMs: number;
+}
+
+export interface ReadinessSettings extends ProbeSettings {
+  /** Give up on this start attempt after this long. */
+  readyTimeoutMs: number;
+}
+
+export interface LivenessSettings extends ProbeSettings {
+  failureThreshold: number;
+}
+
+export interface BackoffSettings {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+}
+
+export interface RestartSettings {
+  policy: RestartPolicyName;
+  maxRestarts: number;
+  backoff: BackoffSettings;
+}
+
+export interface ShutdownSettings {
+  signal: string;
+  timeoutMs: number;
+}
+
+export interface DependencySpec {
+  condition: DependencyCondition;
+}
+
+export interface ServiceSpec {
+  /** Unique within the stack; replicas are expanded to `name#i`. */
+  name: string;
+  /** argv; with `shell: true` a single element run through /bin/sh -c. */
+  command: string[];
+  shell: boolean;
+  /** Absolute working directory. */
+  cwd: string;
+  /** Fully resolved environment for the process (stack env, env files, service env, injected vars). */
+  env: Record<string, string>;
+  port?: number;
+  dependsOn: Record<string, DependencySpec>;
+  health: ReadinessSettings;
+  liveness?: LivenessSettings;
+  restart: RestartSettings;
+  shutdown: ShutdownSettings;
+  host: string;
+}
+
+export interface StackSpec {
+  name: string;
+  /** Absolute path of the stack file. */
+  file: string;
+  /** Absolute STACKFLOW_HOME; per-stack state lives in `<home>/<name>/`. */
+  home: string;
+  /** Enabled services only, keyed by ServiceSpec.name. */
+  services: Record<string, ServiceSpec>;
+}
+
+// --- status (SPEC §6) ---
+
+export type ServiceState =
+  | 'pending'
+  | 'starting'
+  | 'healthy'
+  | 'unhealthy'
+  | 'restarting'
+  | 'stopping'
+  | 'stopped'
+  | 'failed'
+  | 'blocked'
+  | 'completed';
+
+export type StackState = 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped' | 'failed';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
+
+export interface ServiceStatus {
+  state: ServiceState;
+  pid: number | null;
+  port: number | null;
+  host: string;
+  restarts: number;
+  startedAt: string | null;
+  healthyAt: string | null;
+  lastExit: ExitInfo | null;
+  cpuPercent: number | null;
+  memoryBytes: number | null;
+  error: string | null;
+}
+
+export interface StackStatus {
+  stack: string;
+  state: StackState;
+  services: Record<string, ServiceStatus>;
+}

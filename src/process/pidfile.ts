@@ -1,0 +1,44 @@
+// Pid files for the processes stackflow leaves in the background (worker, embedded Temporal server).
+// They keep the start time too, so a reused pid is never mistaken for ours.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readJson, removeFile, writeJsonAtomic } from '../registry/json-file.js';
+import { isZombie, readStat } from './proc.js';
+
+interface PidFileContent {
+  pid: number;
+  startTime: number;
+}
+
+export async function writePidFile(file: string, pid: number): Promise<void> {
+  const stat = readStat(pid);
+  if (!stat) throw new Error(`process ${pid} exited before its pid file ${file} could be written`);
+  await writeJsonAtomic(file, { pid, startTime: stat.startTime } satisfies PidFileContent);
+}
+
+/** The pid in `file` when that very process still runs; a stale file is removed. */
+export async function livePid(file: string): Promise<number | null> {
+  const content = await readJson<PidFileContent>(file);
+  if (!content) return null;
+  const stat = readStat(content.pid);
+  if (stat && stat.startTime === content.startTime && !isZombie(stat)) return content.pid;
+  await removeFile(file);
+  return null;
+}
+
+/** SIGTERM the process of `file`, SIGKILL it after `graceMs`; false when nothing of ours ran. */
+export async function stopPidFile(file: string, graceMs: number): Promise<boolean> {
+  const pid = await livePid(file);
+  if (pid === null) return false;
+  const content = (await readJson<PidFileContent>(file))!;
+  const alive = () => {
+    const stat = readStat(pid);
+    return stat !== null && stat.startTime === content.startTime && !isZombie(stat);
+  };
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await sleep(25);
+  if (alive()) process.kill(pid, 'SIGKILL');
+  while (alive()) await sleep(25);
+  await removeFile(file);
+  return true;
+}

@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import type { TemporalConnectionOptions } from './connection.js';
+import { terminateProcess } from './process.js';
+
+const READY_TIMEOUT_MS = 30_000;
+const READY_POLL_MS = 100;
+const READY_PROBE_TIMEOUT_MS = 1_000;
+const LOG_TAIL_LINES = 20;
+
+export interface DevServerOptions {
+  cliPath: string;
+  port: number;
+  /** Web UI port; undefined runs the server headless. */
+  uiPort?: number;
+  /** SQLite file; undefined keeps all state in memory. */
+  dbFile?: string;
+  /** Receives the server's stdout and stderr (appended). */
+  logFile: string;
+  /** Run in its own process group, unreferenced, so the server outlives this process. */
+  detached: boolean;
+  extraArgs?: string[];
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  pid: number;
+  /** SIGTERM, then SIGKILL after a few seconds. */
+  stop(): Promise<void>;
+}
+
+export class DevServerStartError extends Error {
+  constructor(message: string, logTail: string) {
+    super(logTail === '' ? message : `${message}\nLast lines of the server log:\n${logTail}`);
+    this.name = 'DevServerStartError';
+  }
+}
+
+export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile' | 'detached'>): string[] {
+  return [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    ...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.dbFile === undefined ? [] : ['--db-filename', opts.dbFile]),
+    '--search-attribute',
+    'StackName=Keyword',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--log-level',
+    'warn',
+    ...(opts.extraArgs ?? []),
+  ];
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: timeoutMs });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when a Temporal frontend at `address` answers a GetSystemInfo call within `timeoutMs`. */
+export async function isTemporalReachable(
+  address: string,
+  timeoutMs: number,
+  options: Omit<TemporalConnectionOptions, 'address'> = {},
+): Promise<boolean> {
+  const { host, port } = splitAddress(address);
+  // gRPC keeps retrying a refused connection until the deadline; a refused loopback port is a definite no.
+  // Remote addresses skip this check because a proxy may stand between us and them.
+  if (isLoopback(host) && !(await isPortOpen(host, port, timeoutMs))) return false;
+  const connection = Connection.lazy({ ...options, address, connectTimeout: timeoutMs });
+  try {
+    await connection.ensureConnected();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
+}
+
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function readLogTail(logFile: string, fromOffset: number): Promise<string> {
+  const log = await readFile(logFile).catch(() => Buffer.alloc(0));
+  return log.subarray(fromOffset).toString('utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}
+
+/** Runs `temporal server start-dev` and resolves once its frontend answers gRPC calls. */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const address = `127.0.0.1:${opts.port}`;
+  // A server already on the port would answer our readiness probe while ours fails to bind.
+  if (await isPortOpen('127.0.0.1', opts.port, READY_PROBE_TIMEOUT_MS)) {
+    throw new DevServerStartError(`Cannot start a Temporal dev server on ${address}: the port is already in use.`, '');
+  }
+
+  await mkdir(path.dirname(opts.logFile), { recursive: true });
+  const logOffset = await stat(opts.logFile).then((s) => s.size, () => 0);
+  const logFd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.cliPath, devServerArgs(opts), { detached: opts.detached, stdio: ['ignore', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+  const state: { exit: string | null } = { exit: null };
+  child.once('exit', (code, signal) => {
+    state.exit = signal === null ? `exit code ${code}` : `signal ${signal}`;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err) =>
+      reject(new DevServerStartError(`Cannot run ${opts.cliPath}: ${err.message}`, '')),
+    );
+  });
+  if (opts.detached) child.unref();
+  const pid = child.pid as number;
+  const failure = async (message: string) => new DevServerStartError(message, await readLogTail(opts.logFile, logOffset));
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (state.exit !== null) {
+      throw await failure(`\`temporal server start-dev\` exited (${state.exit}) before answering on ${address}; log: ${opts.logFile}`);
+    }
+    if (await isTemporalReachable(address, READY_PROBE_TIMEOUT_MS)) break;
+    if (Date.now() >= deadline) {
+      await terminateProcess(pid, { group: opts.detached });
+      throw await failure(`Temporal dev server did not answer on ${address} within ${READY_TIMEOUT_MS / 1000} s; log: ${opts.logFile}`);
+    }
+    await sleep(READY_POLL_MS);
+  }
+
+  return {
+    address,
+    uiUrl: opts.uiPort === undefined ? null : `http://127.0.0.1:${opts.uiPort}`,
+    pid,
+    stop: () => terminateProcess(pid, { group: opts.detached }),
+  };
+}

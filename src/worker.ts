@@ -1,0 +1,46 @@
+// A stackflow worker: workflows on the shared queue, this host's process activities on its own
+// queue, both on one connection (DESIGN.md "Temporal facts").
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { hostTaskQueue } from './workflows/definitions.js';
+import { WORKFLOW_BUNDLE_PATH } from './paths.js';
+
+export interface StackflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  host: string;
+  workflowBundlePath?: string;
+}
+
+export interface StackflowWorker {
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createStackflowWorker(options: StackflowWorkerOptions): Promise<StackflowWorker> {
+  const { connection, namespace, taskQueue, host } = options;
+  const workflows = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
+  });
+  const activities = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: hostTaskQueue(taskQueue, host),
+    activities: createActivities(),
+    // Supervision activities run for the services' lifetime: one per service, so no small cap.
+    maxConcurrentActivityTaskExecutions: 2000,
+  });
+  const workers = [workflows, activities];
+  return {
+    run: async () => {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    shutdown: () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Every Temporal name stackflow uses (SPEC §5). Workflows, worker, client and CLI import these;
+// nobody retypes a string. Must stay importable from workflow code: no Node modules here.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
+
+export const DEFAULT_TASK_QUEUE = 'stackflow';
+export const DEFAULT_HOST = 'local';
+
+/** Activities that touch a process run on the queue of the host that owns it. */
+export function hostTaskQueue(workflowQueue: string, host: string): string {
+  return `${workflowQueue}@${host}`;
+}
+
+export function stackWorkflowId(stack: string): string {
+  return `stack-${stack}`;
+}
+
+export function serviceWorkflowId(stack: string, service: string): string {
+  return `stack-${stack}.${service}`;
+}
+
+export const stackNameKey = defineSearchAttributeKey('StackName', SearchAttributeType.KEYWORD);
+
+// --- stack workflow messages ---
+
+export interface ShutdownRequest {
+  reason?: string;
+}
+
+export interface RestartRequest {
+  service: string;
+  withDependents?: boolean;
+}
+
+export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');
+export const restartServiceSignal = defineSignal<[RestartRequest]>('restartService');
+export const restartServiceUpdate = defineUpdate<void, [RestartRequest]>('restartService');
+export const statusQuery = defineQuery<StackStatus>('status');
+
+/** Adds services (and what they need) to a running stack: `up svc...` on a stack that is already up. */
+export interface StartServicesRequest {
+  stack: StackSpec;
+  services: string[];
+}
+export const startServicesUpdate = defineUpdate<string[], [StartServicesRequest]>('startServices');
+
+// --- service workflow <-> stack workflow ---
+
+/** What a service workflow tells its stack workflow whenever its state changes. */
+export interface ServiceReport {
+  service: string;
+  state: ServiceState;
+  pid?: number | null;
+  restarts?: number;
+  startedAt?: string | null;
+  healthyAt?: string | null;
+  lastExit?: ExitInfo | null;
+  error?: string | null;
+}
+
+export const serviceReportSignal = defineSignal<[ServiceReport]>('serviceReport');
+
+export interface StopRequest {
+  reason?: string;
+}
+/** Sent by the stack workflow to one service workflow: stop the process and complete. */
+export const stopServiceSignal = defineSignal<[StopRequest?]>('stopService');
+/** Sent by the stack workflow to one service workflow: restart the process now. */
+export const restartNowSignal = defineSignal('restartNow');

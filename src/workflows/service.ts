@@ -1,0 +1,236 @@
+// One service's life: spawn -> await healthy -> register -> supervise, restarts under its policy,
+// and a clean stop when the stack workflow asks. Deterministic: no Node modules, no I/O.
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import type { ExitInfo, ServiceSpec, ServiceState } from '../model.js';
+import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
+import {
+  hostTaskQueue,
+  restartNowSignal,
+  serviceReportSignal,
+  stopServiceSignal,
+  type ServiceReport,
+} from './definitions.js';
+
+type HostActivities = ReturnType<typeof createActivities>;
+
+export interface Timing {
+  /** Heartbeat timeout of the long activities: bounds how fast a dead worker is noticed. */
+  heartbeatTimeoutMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = { heartbeatTimeoutMs: 10_000 };
+
+export interface ServiceWorkflowInput {
+  stack: string;
+  stackDir: string;
+  spec: ServiceSpec;
+  parentWorkflowId: string;
+  workflowQueue: string;
+  timing: Timing;
+}
+
+export interface ServiceOutcome {
+  state: Extract<ServiceState, 'stopped' | 'failed' | 'completed'>;
+  restarts: number;
+  lastExit: ExitInfo | null;
+  error: string | null;
+}
+
+type AttemptResult =
+  | { kind: 'ended'; exit: ExitInfo | null; detail: string; failed: boolean }
+  | { kind: 'start-failed'; detail: string }
+  | { kind: 'interrupted' };
+
+export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<ServiceOutcome> {
+  const { spec, stackDir } = input;
+  const name = spec.name;
+  const activities = hostActivities(input);
+  const parent = getExternalWorkflowHandle(input.parentWorkflowId);
+
+  let stopRequested = false;
+  let restartRequested = false;
+  let attemptScope: CancellationScope | undefined;
+  const restartTimes: number[] = [];
+  let restarts = 0;
+  let lastExit: ExitInfo | null = null;
+
+  setHandler(stopServiceSignal, () => {
+    stopRequested = true;
+    attemptScope?.cancel();
+  });
+  setHandler(restartNowSignal, () => {
+    restartRequested = true;
+    attemptScope?.cancel();
+  });
+
+  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state'> = {}): void {
+    setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
+    parent.signal(serviceReportSignal, { service: name, state, restarts, ...fields }).catch(() => {
+      // The stack workflow may already be gone (terminated by hand); the service goes on regardless.
+    });
+  }
+
+  async function attempt(starting: ServiceState): Promise<AttemptResult> {
+    attemptScope = new CancellationScope();
+    try {
+      return await attemptScope.run(async () => {
+        report(starting, { pid: null });
+        const { workflowId, runId } = workflowInfo();
+        const spawned = await activities.spawnService.executeWithOptions(
+          { ...SHORT, summary: `spawn ${name}: ${spec.command.join(' ')}` },
+          [{ stackDir, spec, workflowId, runId }],
+        );
+        report(starting, { pid: spawned.pid, startedAt: spawned.startedAt });
+        const healthy = await activities.awaitHealthy.executeWithOptions(
+          { ...awaitHealthyOptions(input), summary: `await healthy ${name}: ${describeProbe(spec)}` },
+          [{ stackDir, spec, pid: spawned.pid }],
+        );
+        await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
+          { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
+        ]);
+        report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
+        const ended = await activities.superviseService.executeWithOptions(
+          { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
+          [{ stackDir, spec, pid: spawned.pid }],
+        );
+        const failed = ended.reason === 'liveness' || ended.exit?.code !== 0;
+        return { kind: 'ended', exit: ended.exit, detail: ended.detail, failed };
+      });
+    } catch (err) {
+      if (isCancellation(err)) return { kind: 'interrupted' };
+      if (err instanceof ActivityFailure) return { kind: 'start-failed', detail: failureMessage(err) };
+      throw err;
+    } finally {
+      attemptScope = undefined;
+    }
+  }
+
+  async function stopProcess(): Promise<ExitInfo | null> {
+    await activities.deregisterService.executeWithOptions({ ...SHORT, summary: `deregister ${name}` }, [
+      { stackDir, spec },
+    ]);
+    const stopped = await activities.stopService.executeWithOptions(
+      { ...stopOptions(spec), summary: `stop ${name}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
+      [{ stackDir, spec }],
+    );
+    return stopped.exit;
+  }
+
+  function finish(outcome: Omit<ServiceOutcome, 'restarts' | 'lastExit'>): ServiceOutcome {
+    report(outcome.state, { pid: null, lastExit, error: outcome.error });
+    return { ...outcome, restarts, lastExit };
+  }
+
+  let phase: ServiceState = 'starting';
+  for (;;) {
+    const result = await attempt(phase);
+    if (result.kind === 'ended') lastExit = result.exit;
+    // Whatever ended the attempt, the process group is cleaned up before anything else happens.
+    const stoppedExit = await stopProcess();
+    if (result.kind === 'interrupted') lastExit = stoppedExit ?? lastExit;
+    if (stopRequested) return finish({ state: 'stopped', error: null });
+
+    if (result.kind === 'interrupted') {
+      // restartService: an on-demand restart skips the back-off and does not count against the budget.
+      restartRequested = false;
+      restarts++;
+      phase = 'restarting';
+      continue;
+    }
+
+    const failed = result.kind === 'start-failed' || result.failed;
+    const reason = result.detail;
+    if (!failed && spec.restart.policy !== 'always') return finish({ state: 'completed', error: null });
+    if (spec.restart.policy === 'never') return finish({ state: failed ? 'failed' : 'completed', error: failed ? reason : null });
+
+    const now = Date.now();
+    const recent = restartsInWindow(restartTimes, now);
+    if (recent.length >= spec.restart.maxRestarts) {
+      return finish({
+        state: 'failed',
+        error: `gave up after ${recent.length} restarts within 10m: ${reason}`,
+      });
+    }
+    const delay = backoffDelay(spec.restart.backoff, recent.length + 1, Math.random);
+    report('restarting', { pid: null, lastExit, error: reason });
+    await condition(() => stopRequested || restartRequested, delay, { summary: `back-off ${name} ${delay}ms` });
+    if (stopRequested) return finish({ state: 'stopped', error: null });
+    restartRequested = false;
+    restartTimes.splice(0, restartTimes.length, ...recent, Date.now());
+    restarts++;
+    phase = 'restarting';
+  }
+}
+
+const SHORT: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '100ms', maximumAttempts: 5, nonRetryableErrorTypes: ['ServiceStartError'] },
+};
+
+function hostActivities(input: ServiceWorkflowInput) {
+  return proxyActivities<HostActivities>({
+    ...SHORT,
+    taskQueue: hostTaskQueue(input.workflowQueue, input.spec.host),
+  });
+}
+
+function awaitHealthyOptions(input: ServiceWorkflowInput): ActivityOptions {
+  const { health } = input.spec;
+  return {
+    startToCloseTimeout: health.startPeriodMs + health.readyTimeoutMs + 30_000,
+    heartbeatTimeout: input.timing.heartbeatTimeoutMs,
+    // The stop path kills the process itself; waiting for the cancellation to reach the activity
+    // (on its next throttled heartbeat) would only delay the drain.
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    retry: { initialInterval: '100ms', maximumAttempts: 10, nonRetryableErrorTypes: ['ServiceStartError', 'ReadinessTimeoutError'] },
+  };
+}
+
+function superviseOptions(input: ServiceWorkflowInput): ActivityOptions {
+  return {
+    startToCloseTimeout: '3650d',
+    heartbeatTimeout: input.timing.heartbeatTimeoutMs,
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    retry: { initialInterval: '200ms', maximumInterval: '5s' },
+  };
+}
+
+function stopOptions(spec: ServiceSpec): ActivityOptions {
+  return { ...SHORT, startToCloseTimeout: spec.shutdown.timeoutMs + 30_000 };
+}
+
+export function describeProbe(spec: ServiceSpec): string {
+  const probe = spec.health.probe;
+  switch (probe.kind) {
+    case 'http':
+      return `GET ${probe.url}`;
+    case 'tcp':
+      return `tcp ${probe.host}:${probe.port}`;
+    case 'exec':
+      return `exec ${probe.command.join(' ')}`;
+    case 'log':
+      return `log /${probe.pattern}/`;
+    case 'process':
+      return 'process running';
+  }
+}
+
+function failureMessage(err: ActivityFailure): string {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) return cause.message;
+  return cause?.message ?? err.message;
+}

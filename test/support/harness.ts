@@ -1,0 +1,129 @@
+// Integration-test harness: a real worker on a private task queue against the jest run's dev
+// server, stacks written as real stack files of fixture services, and the process table.
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import YAML from 'yaml';
+import { StackClient } from '../../src/client.js';
+import { loadStack } from '../../src/config/index.js';
+import type { StackSpec } from '../../src/model.js';
+import { createStackflowWorker } from '../../src/worker.js';
+import type { Timing } from '../../src/workflows/service.js';
+import { findFreePort } from '../../src/temporal/dev-server.js';
+import { connectTestClient, testTemporalAddress } from './temporal-server.js';
+
+export const FIXTURE_SERVICE = resolve('test/fixtures/service.mjs');
+
+export interface TestWorld {
+  stacks: StackClient;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+// Worker state changes at INFO would bury the test output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/** A worker and client on a fresh task queue, and a scratch directory for stack files and logs. */
+export async function startWorld(timing: Timing = { heartbeatTimeoutMs: 5000 }): Promise<TestWorld> {
+  const taskQueue = `test-${randomUUID()}`;
+  const dir = await mkdtemp(join(tmpdir(), 'stackflow-test-'));
+  const { client, connection } = await connectTestClient();
+  const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
+  const worker = await createStackflowWorker({ connection: nativeConnection, namespace: 'default', taskQueue, host: 'local' });
+  const running = worker.run();
+  return {
+    stacks: new StackClient(client, taskQueue, timing),
+    dir,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+export interface FixtureOptions {
+  port?: boolean;
+  readyDelayMs?: number;
+  dependsOn?: Record<string, string>;
+  env?: Record<string, string>;
+  /** Merged over the default http health check. */
+  health?: Record<string, unknown>;
+  extra?: Record<string, unknown>;
+}
+
+export interface FixtureStack {
+  spec: StackSpec;
+  /** The file every service of this stack appends its spawn/ready/term/exit events to. */
+  timeline: string;
+}
+
+/** Writes a stack file of fixture services (each on a free port) and loads it as `up` would. */
+export async function fixtureStack(world: TestWorld, services: Record<string, FixtureOptions>): Promise<FixtureStack> {
+  const name = `t${randomUUID().slice(0, 8)}`;
+  const timeline = join(world.dir, `${name}.timeline.jsonl`);
+  const doc: Record<string, unknown> = { name, services: {} };
+  for (const [service, options] of Object.entries(services)) {
+    const port = options.port === false ? undefined : await findFreePort();
+    (doc.services as Record<string, unknown>)[service] = {
+      command: ['node', FIXTURE_SERVICE],
+      ...(port ? { port } : {}),
+      env: {
+        TIMELINE_FILE: timeline,
+        READY_DELAY_MS: String(options.readyDelayMs ?? 0),
+        ...options.env,
+      },
+      health: port ? { http: { url: `http://127.0.0.1:${port}/health` }, interval: '200ms', ...options.health } : options.health,
+      depends_on: options.dependsOn ?? {},
+      restart: { policy: 'on-failure', max_restarts: 2, backoff: { initial: '100ms', max: '500ms', factor: 2 } },
+      shutdown: { timeout: '3s' },
+      ...options.extra,
+    };
+  }
+  const file = join(world.dir, `${name}.yaml`);
+  await writeFile(file, YAML.stringify(doc));
+  const loaded = await loadStack(file, { env: { PATH: process.env.PATH }, home: join(world.dir, 'home') });
+  return { spec: loaded.spec, timeline };
+}
+
+export interface TimelineEvent {
+  service: string;
+  event: 'spawn' | 'ready' | 'term' | 'exit' | 'child';
+  t: number;
+  pid: number;
+}
+
+export async function readTimeline(file: string): Promise<TimelineEvent[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TimelineEvent);
+}
+
+export function firstTime(events: TimelineEvent[], service: string, event: TimelineEvent['event']): number {
+  const found = events.find((e) => e.service === service && e.event === event);
+  if (!found) throw new Error(`no "${event}" event for ${service} in the timeline`);
+  return found.t;
+}
+
+/** Pids of live processes whose environment says they belong to `stack` (what `down` must leave empty). */
+export async function stackProcesses(stack: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) [ZX] /.test(stat)) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (environ.split('\0').includes(`STACKFLOW_STACK=${stack}`)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
