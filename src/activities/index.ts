@@ -3,11 +3,12 @@
 import { ApplicationFailure, Context, CancelledFailure } from '@temporalio/activity';
 import { ProcessManager } from '../process/manager.js';
 import { ServiceStartError } from '../process/errors.js';
-import { readRecord } from '../process/record.js';
+import { readRecord, type ProcessRecord } from '../process/record.js';
+import type { ProbeContext } from '../health/probes.js';
 import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
-import type { ExitInfo } from '../model.js';
+import type { ExitInfo, ServiceSpec } from '../model.js';
 import {
 
   type HealthyResult,
@@ -54,19 +55,13 @@ export function createActivities() {
       const record = await requireRecord(stackDir, spec.name, pid);
       return withHeartbeats(async (signal) => {
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
+        const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
         const exited = manager.waitForExit(record, signal).then(async (exit) => {
-          throw new ServiceStartError({
-            service: spec.name,
-            command: spec.command,
-            reason: exit.signal ? 'signal' : 'exit',
-            exitCode: exit.code,
-            signal: exit.signal,
-            logTail: await manager.tailLog(spec.name),
-          });
+          throw ServiceStartError.fromExit(spec.name, spec.command, exit, await logTail());
         });
         try {
           const ready = await Promise.race([
-            waitUntilReady(spec.health, { logFile: record.logFile, pid: record.pid, signal }),
+            waitUntilReady(spec.health, { ...probeContext(record, spec), signal }),
             exited,
           ]);
           return { healthyAt: new Date().toISOString(), attempts: ready.attempts, detail: ready.detail };
@@ -77,9 +72,7 @@ export function createActivities() {
                 service: spec.name,
                 command: spec.command,
                 reason: 'timeout',
-                exitCode: null,
-                signal: null,
-                logTail: await manager.tailLog(spec.name),
+                logTail: await logTail(),
                 detail: err.message,
               }),
             );
@@ -116,7 +109,7 @@ export function createActivities() {
         const races: Promise<SupervisionResult>[] = [exit];
         if (spec.liveness) {
           races.push(
-            watchLiveness(spec.liveness, { logFile: record.logFile, pid: record.pid, signal }).then((failure) => ({
+            watchLiveness(spec.liveness, { ...probeContext(record, spec), signal }).then((failure) => ({
               reason: 'liveness' as const,
               exit: null,
               detail: `${spec.name}: liveness failed ${spec.liveness!.failureThreshold} times: ${failure.detail}`,
@@ -133,6 +126,18 @@ export function createActivities() {
       if (!record) return { exit: null, escalated: false };
       return manager.stop(record, spec.shutdown);
     },
+  };
+}
+
+/** What the probes need to know of this run: its own log lines, its identity, its environment. */
+function probeContext(record: ProcessRecord, spec: ServiceSpec): ProbeContext {
+  return {
+    logFile: record.logFile,
+    logOffset: record.logOffset,
+    pid: record.pid,
+    startTime: record.startTime,
+    cwd: spec.cwd,
+    env: spec.env,
   };
 }
 

@@ -2,7 +2,8 @@
 // They keep the start time too, so a reused pid is never mistaken for ours.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readJson, removeFile, writeJsonAtomic } from '../registry/json-file.js';
-import { isZombie, readStat } from './proc.js';
+import { readStat } from './proc.js';
+import { isRunning } from './record.js';
 
 interface PidFileContent {
   pid: number;
@@ -19,8 +20,7 @@ export async function writePidFile(file: string, pid: number): Promise<void> {
 export async function livePid(file: string): Promise<number | null> {
   const content = await readJson<PidFileContent>(file);
   if (!content) return null;
-  const stat = readStat(content.pid);
-  if (stat && stat.startTime === content.startTime && !isZombie(stat)) return content.pid;
+  if (isRunning(content)) return content.pid;
   await removeFile(file);
   return null;
 }
@@ -30,10 +30,7 @@ export async function stopPidFile(file: string, graceMs: number): Promise<boolea
   const pid = await livePid(file);
   if (pid === null) return false;
   const content = (await readJson<PidFileContent>(file))!;
-  const alive = () => {
-    const stat = readStat(pid);
-    return stat !== null && stat.startTime === content.startTime && !isZombie(stat);
-  };
+  const alive = () => isRunning(content);
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (alive() && Date.now() < deadline) await sleep(25);

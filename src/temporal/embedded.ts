@@ -39,7 +39,7 @@ export interface EnsureTemporalOptions {
 /** Contents of `<home>/temporal.pid`; `startTime` guards against signalling a process that reused the pid. */
 interface EmbeddedRecord {
   pid: number;
-  startTime: string;
+  startTime: number;
   address: string;
   uiUrl: string | null;
 }
@@ -54,7 +54,7 @@ const files = (home: string) => ({
 async function readRecord(home: string): Promise<EmbeddedRecord | null> {
   try {
     const record = JSON.parse(await readFile(files(home).pid, 'utf8')) as Partial<EmbeddedRecord>;
-    const valid = typeof record.pid === 'number' && typeof record.startTime === 'string' && typeof record.address === 'string';
+    const valid = typeof record.pid === 'number' && typeof record.startTime === 'number' && typeof record.address === 'string';
     return valid ? (record as EmbeddedRecord) : null;
   } catch {
     return null;

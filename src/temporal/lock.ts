@@ -5,7 +5,7 @@ import { isProcessAlive, processStartTime } from './process.js';
 
 interface LockOwner {
   pid: number;
-  startTime: string | null;
+  startTime: number | null;
 }
 
 async function readOwner(lockPath: string): Promise<LockOwner | 'missing' | 'invalid'> {

@@ -1,46 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+// The background processes of src/temporal (the dev server, lock owners), seen through the same
+// /proc identity as service processes: pid + start time.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
+import { isZombie, readStat } from '../process/proc.js';
 
-const hasProcFs = existsSync('/proc/self/stat');
-
-/** Fields of /proc/<pid>/stat after the `(comm)` field, which may itself contain spaces and parentheses. */
-function procStatFields(pid: number): string[] | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-/**
- * An opaque value that changes when a pid is reused: the kernel start time on Linux, `ps`'s
- * start timestamp elsewhere; null when the process does not exist.
- */
-export async function processStartTime(pid: number): Promise<string | null> {
-  if (hasProcFs) {
-    // Field 22 (starttime) is the 20th after `(comm)`.
-    return procStatFields(pid)?.[19] ?? null;
-  }
-  const ps = await execa('ps', ['-o', 'lstart=', '-p', String(pid)], { reject: false });
-  const started = ps.exitCode === 0 ? String(ps.stdout).trim() : '';
-  return started === '' ? null : started;
+/** Changes when a pid is reused; null when the process does not exist. */
+export async function processStartTime(pid: number): Promise<number | null> {
+  return readStat(pid)?.startTime ?? null;
 }
 
 /** Zombies count as dead: a parent that never reaps them must not make us wait forever. */
 export function isProcessAlive(pid: number): boolean {
-  if (hasProcFs) {
-    const state = procStatFields(pid)?.[0];
-    return state !== undefined && state !== 'Z' && state !== 'X';
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const stat = readStat(pid);
+  return stat !== null && !isZombie(stat);
 }
 
 function signal(pid: number, group: boolean, sig: NodeJS.Signals): void {
