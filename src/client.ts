@@ -2,6 +2,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StackSpec, StackStatus } from './model.js';
 import {
+  restartServiceUpdate,
   shutdownSignal,
   stackNameKey,
   stackWorkflowId,
@@ -9,7 +10,7 @@ import {
   statusQuery,
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
-import { DEFAULT_TIMING, type Timing } from './workflows/service.js';
+import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
 
 export interface StartResult {
   /** false when the stack was already running and the services were added to it. */
@@ -21,7 +22,7 @@ export class StackClient {
   constructor(
     readonly client: Client,
     readonly taskQueue: string,
-    readonly timing: Timing = DEFAULT_TIMING,
+    readonly tuning: Tuning = DEFAULT_TUNING,
   ) {}
 
   handle(stack: string) {
@@ -45,7 +46,7 @@ export class StackClient {
         await this.client.workflow.start(stackWorkflow, {
           workflowId: stackWorkflowId(stack.name),
           taskQueue: this.taskQueue,
-          args: [{ stack, services, workflowQueue: this.taskQueue, timing: this.timing }],
+          args: [{ stack, services, workflowQueue: this.taskQueue, tuning: this.tuning }],
           typedSearchAttributes: [{ key: stackNameKey, value: stack.name }],
           staticSummary: `stack ${stack.name}: ${Object.keys(stack.services).length} services`,
           staticDetails: `Stack file: \`${stack.file}\`\n\nServices: ${Object.keys(stack.services).join(', ')}`,
@@ -64,6 +65,11 @@ export class StackClient {
   async status(stack: string): Promise<StackStatus | null> {
     if (!(await this.isRunning(stack))) return null;
     return this.handle(stack).query(statusQuery);
+  }
+
+  /** Restarts one service through the workflow; resolves once it is healthy again. */
+  async restart(stack: string, service: string, withDependents = false): Promise<void> {
+    await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] });
   }
 
   /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */

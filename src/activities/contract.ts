@@ -22,11 +22,10 @@ export interface ProcessInput extends ServiceActivityInput {
   pid: number;
 }
 
-export interface HealthyResult {
-  healthyAt: string;
-  attempts: number;
-  detail: string;
-}
+export type HealthyResult =
+  | { kind: 'healthy'; healthyAt: string; attempts: number; detail: string }
+  /** A one-shot job may finish (exit 0) before its readiness is ever seen: that is success, not a failed start. */
+  | { kind: 'exited'; exit: ExitInfo };
 
 export interface RegisterInput extends ProcessInput {
   healthyAt: string;

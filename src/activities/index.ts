@@ -56,15 +56,15 @@ export function createActivities() {
       return withHeartbeats(async (signal) => {
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
         const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
-        const exited = manager.waitForExit(record, signal).then(async (exit) => {
+        const exited = manager.waitForExit(record, signal).then(async (exit): Promise<HealthyResult> => {
+          if (exit.code === 0) return { kind: 'exited', exit };
           throw ServiceStartError.fromExit(spec.name, spec.command, exit, await logTail());
         });
         try {
-          const ready = await Promise.race([
-            waitUntilReady(spec.health, { ...probeContext(record, spec), signal }),
-            exited,
-          ]);
-          return { healthyAt: new Date().toISOString(), attempts: ready.attempts, detail: ready.detail };
+          const ready = waitUntilReady(spec.health, { ...probeContext(record, spec), signal }).then(
+            (r): HealthyResult => ({ kind: 'healthy', healthyAt: new Date().toISOString(), attempts: r.attempts, detail: r.detail }),
+          );
+          return await Promise.race([ready, exited]);
         } catch (err) {
           if (err instanceof ReadinessTimeoutError) {
             throw asStartFailure(

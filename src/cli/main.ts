@@ -9,6 +9,7 @@ import { status } from './commands/status.js';
 import { validate } from './commands/validate.js';
 import { graph } from './commands/graph.js';
 import { logs } from './commands/logs.js';
+import { restart } from './commands/restart.js';
 import { worker } from './commands/worker.js';
 import { DEFAULT_HOST } from '../workflows/definitions.js';
 
@@ -40,6 +41,11 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .description('print the dependency graph')
     .option('--format <format>', 'mermaid or dot', 'mermaid')
     .action((opts) => run(graph(opts)));
+  withConfig(program.command('restart'))
+    .description('restart services through the workflow; returns when they are healthy again')
+    .argument('<service...>')
+    .option('--with-dependents', 'stop the services that depend on it first and bring them back after')
+    .action((services: string[], opts) => run(restart(services, opts)));
   withConfig(program.command('logs'))
     .description('print (and follow) the service log files')
     .argument('[service...]')

@@ -5,3 +5,4 @@ export { findCycle } from './cycle.js';
 export { startLevels, topologicalOrder, reverseTopologicalOrder } from './order.js';
 export { withDependencies, dependentsOf, transitiveDependents } from './reach.js';
 export { longestChain } from './critical-path.js';
+export { invert as dependentsMap } from './dependency-map.js';

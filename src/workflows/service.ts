@@ -2,6 +2,8 @@
 // and a clean stop when the stack workflow asks. Deterministic: no Node modules, no I/O.
 import {
   ActivityCancellationType,
+  allHandlersFinished,
+  continueAsNew,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -27,12 +29,24 @@ import {
 
 type HostActivities = ReturnType<typeof createActivities>;
 
-export interface Timing {
+/** Knobs of the workflows themselves; tests turn them down to see their effect quickly. */
+export interface Tuning {
   /** Heartbeat timeout of the long activities: bounds how fast a dead worker is noticed. */
   heartbeatTimeoutMs: number;
+  /** A service workflow continues as new past this many history events (or when the server suggests it). */
+  maxHistoryEvents: number;
 }
 
-export const DEFAULT_TIMING: Timing = { heartbeatTimeoutMs: 10_000 };
+export const DEFAULT_TUNING: Tuning = { heartbeatTimeoutMs: 10_000, maxHistoryEvents: 2_000 };
+
+/** What a service's next run needs from its previous ones (continue-as-new, relaunch). */
+export interface CarriedState {
+  restarts: number;
+  /** Epoch ms of the restarts that still count against max_restarts. */
+  restartTimes: number[];
+  lastExit: ExitInfo | null;
+  phase: 'starting' | 'restarting';
+}
 
 export interface ServiceWorkflowInput {
   stack: string;
@@ -40,7 +54,8 @@ export interface ServiceWorkflowInput {
   spec: ServiceSpec;
   parentWorkflowId: string;
   workflowQueue: string;
-  timing: Timing;
+  tuning: Tuning;
+  carried: CarriedState;
 }
 
 export interface ServiceOutcome {
@@ -64,9 +79,8 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   let stopRequested = false;
   let restartRequested = false;
   let attemptScope: CancellationScope | undefined;
-  const restartTimes: number[] = [];
-  let restarts = 0;
-  let lastExit: ExitInfo | null = null;
+  const restartTimes = [...input.carried.restartTimes];
+  let { restarts, lastExit } = input.carried;
 
   setHandler(stopServiceSignal, () => {
     stopRequested = true;
@@ -99,6 +113,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
           { ...awaitHealthyOptions(input), summary: `await healthy ${name}: ${describeProbe(spec)}` },
           [{ stackDir, spec, pid: spawned.pid }],
         );
+        if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
         await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
           { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
         ]);
@@ -135,8 +150,13 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     return { ...outcome, restarts, lastExit };
   }
 
-  let phase: ServiceState = 'starting';
+  let phase = input.carried.phase;
   for (;;) {
+    if (historyIsLong(input.tuning)) {
+      // Between attempts nothing runs, so the next run starts exactly where this one stands.
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof serviceWorkflow>({ ...input, carried: { restarts, restartTimes, lastExit, phase } });
+    }
     const result = await attempt(phase);
     if (result.kind === 'ended') lastExit = result.exit;
     // Whatever ended the attempt, the process group is cleaned up before anything else happens.
@@ -176,6 +196,11 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   }
 }
 
+function historyIsLong(tuning: Tuning): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > tuning.maxHistoryEvents;
+}
+
 const SHORT: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '100ms', maximumAttempts: 5, nonRetryableErrorTypes: ['ServiceStartError'] },
@@ -192,7 +217,7 @@ function awaitHealthyOptions(input: ServiceWorkflowInput): ActivityOptions {
   const { health } = input.spec;
   return {
     startToCloseTimeout: health.startPeriodMs + health.readyTimeoutMs + 30_000,
-    heartbeatTimeout: input.timing.heartbeatTimeoutMs,
+    heartbeatTimeout: input.tuning.heartbeatTimeoutMs,
     // The stop path kills the process itself; waiting for the cancellation to reach the activity
     // (on its next throttled heartbeat) would only delay the drain.
     cancellationType: ActivityCancellationType.TRY_CANCEL,
@@ -203,7 +228,7 @@ function awaitHealthyOptions(input: ServiceWorkflowInput): ActivityOptions {
 function superviseOptions(input: ServiceWorkflowInput): ActivityOptions {
   return {
     startToCloseTimeout: '3650d',
-    heartbeatTimeout: input.timing.heartbeatTimeoutMs,
+    heartbeatTimeout: input.tuning.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.TRY_CANCEL,
     retry: { initialInterval: '200ms', maximumInterval: '5s' },
   };

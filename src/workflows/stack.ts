@@ -1,8 +1,10 @@
 // The stack: starts one service workflow per service the moment its dependencies meet their
-// conditions, keeps the status current from the children's reports, and drains in reverse order.
+// conditions, keeps the status current from the children's reports, restarts services on demand,
+// and drains in reverse dependency order.
 import {
   ApplicationFailure,
   condition,
+  log,
   ParentClosePolicy,
   setHandler,
   startChild,
@@ -12,8 +14,11 @@ import {
 import type { ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { dependencyMap, dependencyVerdict } from '../lifecycle/dependencies.js';
 import { emptyServiceStatus, reduceStackState, type StackPhase } from '../lifecycle/status.js';
-import { dependentsOf, withDependencies } from '../graph/index.js';
+import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
 import {
+  restartNowSignal,
+  restartServiceSignal,
+  restartServiceUpdate,
   serviceReportSignal,
   serviceWorkflowId,
   shutdownSignal,
@@ -21,21 +26,24 @@ import {
   startServicesUpdate,
   statusQuery,
   stopServiceSignal,
+  type RestartRequest,
   type ServiceReport,
   type StartServicesRequest,
 } from './definitions.js';
-import { serviceWorkflow, type ServiceOutcome, type Timing } from './service.js';
+import { serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
 
 export interface StackWorkflowInput {
   stack: StackSpec;
   /** The services to run (dependencies included); all of them when empty. */
   services: string[];
   workflowQueue: string;
-  timing: Timing;
+  tuning: Tuning;
 }
 
 export async function stackWorkflow(input: StackWorkflowInput): Promise<StackStatus> {
   let stack = input.stack;
+  let deps = dependencyMap(stack);
+  let dependents = dependentsMap(deps);
   const stackDir = `${stack.home}/${stack.name}`;
   const status: Record<string, ServiceStatus> = {};
   const launched = new Set<string>();
@@ -43,8 +51,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   const stopSent = new Set<string>();
   const children = new Map<string, ChildWorkflowHandle<typeof serviceWorkflow>>();
   let phase: StackPhase = 'running';
-  /** Bumped on every change the main loop may need to act on. */
+  /** Bumped on every change a waiting condition may care about. */
   let version = 0;
+  const changed = () => version++;
 
   const snapshot = (): StackStatus => ({
     stack: stack.name,
@@ -53,7 +62,6 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   });
 
   function want(names: string[]): string[] {
-    const deps = dependencyMap(stack);
     const added: string[] = [];
     for (const name of withDependencies(deps, names)) {
       if (status[name]) continue;
@@ -61,38 +69,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       status[name] = emptyServiceStatus(spec.host, spec.port);
       added.push(name);
     }
-    version++;
+    changed();
     return added;
   }
-
-  setHandler(statusQuery, snapshot);
-  setHandler(shutdownSignal, () => {
-    if (phase === 'running') phase = 'draining';
-    version++;
-  });
-  setHandler(serviceReportSignal, (report: ServiceReport) => {
-    const current = status[report.service];
-    if (!current || finished.has(report.service)) return;
-    const { service: _service, ...fields } = report;
-    Object.assign(current, fields);
-    version++;
-  });
-  setHandler(
-    startServicesUpdate,
-    (request) => {
-      stack = { ...stack, services: { ...stack.services, ...request.stack.services } };
-      return want(request.services);
-    },
-    {
-      validator: (request: StartServicesRequest) => {
-        if (phase !== 'running') throw ApplicationFailure.nonRetryable(`stack ${stack.name} is shutting down`);
-        const unknown = request.services.filter((name) => !request.stack.services[name]);
-        if (unknown.length) throw ApplicationFailure.nonRetryable(`unknown service(s): ${unknown.join(', ')}`);
-      },
-    },
-  );
-
-  want(input.services.length ? input.services : Object.keys(stack.services));
 
   function launch(name: string): void {
     const spec = stack.services[name];
@@ -108,7 +87,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
           spec,
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
-          timing: input.timing,
+          tuning: input.tuning,
+          carried: { restarts: status[name].restarts, restartTimes: [], lastExit: status[name].lastExit, phase: 'starting' },
         },
       ],
       // Service workflows must outlive a continue-as-new of this one; the drain stops them explicitly.
@@ -118,7 +98,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     }).then(
       (handle) => {
         children.set(name, handle);
-        version++;
+        changed();
         handle.result().then(
           (outcome) => settle(name, outcome),
           (err: Error) => settle(name, { state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
@@ -137,14 +117,24 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: outcome.error,
     });
-    version++;
+    changed();
+  }
+
+  /** Forgets a stopped or finished service's run so the main loop starts it again when it can. */
+  function relaunchLater(name: string): void {
+    launched.delete(name);
+    finished.delete(name);
+    stopSent.delete(name);
+    children.delete(name);
+    const before = status[name];
+    status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
+    changed();
   }
 
   function startWhatIsReady(): void {
     for (const [name, current] of Object.entries(status)) {
       if (launched.has(name) || current.state !== 'pending') continue;
-      const spec = stack.services[name];
-      const verdicts = Object.entries(spec.dependsOn).map(([dep, { condition: cond }]) => ({
+      const verdicts = Object.entries(stack.services[name].dependsOn).map(([dep, { condition: cond }]) => ({
         dep,
         cond,
         verdict: dependencyVerdict(cond, status[dep]),
@@ -153,12 +143,110 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       if (unreachable) {
         current.state = 'blocked';
         current.error = `needs ${unreachable.dep} ${unreachable.cond}, but it is ${status[unreachable.dep].state}`;
-        version++;
+        changed();
       } else if (verdicts.every((v) => v.verdict === 'met')) {
         launch(name);
       }
     }
   }
+
+  /** Stops the launched services among `names`, each only once every launched service that depends on it has finished. */
+  async function stopInReverseOrder(names: string[], reason: string): Promise<void> {
+    const targets = names.filter((name) => launched.has(name));
+    while (targets.some((name) => !finished.has(name))) {
+      const seen = version;
+      for (const name of targets) {
+        if (finished.has(name) || stopSent.has(name)) continue;
+        const handle = children.get(name);
+        if (!handle) continue;
+        if ((dependents[name] ?? []).some((d) => launched.has(d) && !finished.has(d))) continue;
+        stopSent.add(name);
+        status[name].state = 'stopping';
+        handle.signal(stopServiceSignal, { reason }).catch(() => {
+          // Already completed: its result settles it.
+        });
+      }
+      await condition(() => version !== seen);
+    }
+  }
+
+  function restartProblem(request: RestartRequest): string | null {
+    if (phase !== 'running') return `stack ${stack.name} is shutting down`;
+    const current = status[request.service];
+    if (!current) return `unknown service "${request.service}" (the stack runs: ${Object.keys(status).join(', ')})`;
+    if (!launched.has(request.service)) return `${request.service} has not started (it is ${current.state})`;
+    return null;
+  }
+
+  async function restart(request: RestartRequest): Promise<void> {
+    const { service } = request;
+    const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
+    await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
+    for (const dependent of dependentsToCycle) relaunchLater(dependent);
+
+    const healthyBefore = status[service].healthyAt;
+    if (finished.has(service)) {
+      relaunchLater(service);
+    } else {
+      await condition(() => children.has(service) || finished.has(service));
+      status[service].state = 'restarting';
+      changed();
+      children.get(service)?.signal(restartNowSignal).catch(() => undefined);
+    }
+    await condition(() => {
+      const s = status[service];
+      return phase !== 'running' || s.state === 'failed' || (s.state === 'healthy' && s.healthyAt !== healthyBefore);
+    });
+    const after = status[service];
+    if (after.state !== 'healthy') {
+      throw ApplicationFailure.nonRetryable(`${service} did not become healthy again: it is ${after.state}${after.error ? ` (${after.error})` : ''}`);
+    }
+  }
+
+  setHandler(statusQuery, snapshot);
+  setHandler(shutdownSignal, () => {
+    if (phase === 'running') phase = 'draining';
+    changed();
+  });
+  setHandler(serviceReportSignal, (report: ServiceReport) => {
+    const current = status[report.service];
+    if (!current || finished.has(report.service) || !launched.has(report.service)) return;
+    const { service: _service, ...fields } = report;
+    Object.assign(current, fields);
+    changed();
+  });
+  setHandler(restartServiceSignal, async (request: RestartRequest) => {
+    const problem = restartProblem(request);
+    if (problem) {
+      log.warn(`restartService signal ignored: ${problem}`);
+      return;
+    }
+    await restart(request).catch((err: Error) => log.warn(`restart of ${request.service} failed: ${err.message}`));
+  });
+  setHandler(restartServiceUpdate, restart, {
+    validator: (request: RestartRequest) => {
+      const problem = restartProblem(request);
+      if (problem) throw new Error(problem);
+    },
+  });
+  setHandler(
+    startServicesUpdate,
+    (request: StartServicesRequest) => {
+      stack = { ...stack, services: { ...stack.services, ...request.stack.services } };
+      deps = dependencyMap(stack);
+      dependents = dependentsMap(deps);
+      return want(request.services);
+    },
+    {
+      validator: (request: StartServicesRequest) => {
+        if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
+        const unknown = request.services.filter((name) => !request.stack.services[name]);
+        if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')}`);
+      },
+    },
+  );
+
+  want(input.services.length ? input.services : Object.keys(stack.services));
 
   while (phase === 'running') {
     const seen = version;
@@ -166,40 +254,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     await condition(() => phase !== 'running' || version !== seen);
   }
 
-  await drain(stack, status, { launched, finished, stopSent, children, changed: () => version });
+  for (const [name, current] of Object.entries(status)) {
+    if (!launched.has(name) && current.state === 'pending') current.state = 'stopped';
+  }
+  await stopInReverseOrder(Object.keys(status), 'stack shutdown');
   phase = 'drained';
   return snapshot();
-}
-
-interface DrainState {
-  launched: Set<string>;
-  finished: Set<string>;
-  stopSent: Set<string>;
-  children: Map<string, ChildWorkflowHandle<typeof serviceWorkflow>>;
-  changed: () => number;
-}
-
-/** A service is told to stop only once every launched service that depends on it has finished. */
-async function drain(stack: StackSpec, status: Record<string, ServiceStatus>, s: DrainState): Promise<void> {
-  for (const [name, current] of Object.entries(status)) {
-    if (!s.launched.has(name) && current.state === 'pending') current.state = 'stopped';
-  }
-  const deps = dependencyMap(stack);
-  const dependents = new Map([...s.launched].map((name) => [name, dependentsOf(deps, name)]));
-  while ([...s.launched].some((name) => !s.finished.has(name))) {
-    const seen = s.changed();
-    for (const name of s.launched) {
-      if (s.finished.has(name) || s.stopSent.has(name)) continue;
-      const handle = s.children.get(name);
-      if (!handle) continue;
-      const waitingOn = dependents.get(name)!.filter((d) => s.launched.has(d) && !s.finished.has(d));
-      if (waitingOn.length) continue;
-      s.stopSent.add(name);
-      status[name].state = 'stopping';
-      handle.signal(stopServiceSignal, { reason: 'stack shutdown' }).catch(() => {
-        // Already completed: its result settles it.
-      });
-    }
-    await condition(() => s.changed() !== seen);
-  }
 }

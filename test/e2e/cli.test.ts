@@ -105,7 +105,7 @@ describe('stackflow up -d / status / down on the example stack', () => {
       expect(service.pid).toEqual(expect.any(Number));
       expect(service.memoryBytes).toBeGreaterThan(0);
     }
-    const gateway = await fetch('http://127.0.0.1:8000/').then((r) => r.json());
+    const gateway = (await fetch('http://127.0.0.1:8000/').then((r) => r.json())) as { status: string };
     expect(gateway.status).toBe('ok');
     expect((await readdir(join(home, 'demo', 'logs'))).sort()).toEqual(
       ['ai', 'api_gateway', 'compute', 'data', 'user', 'viz'].map((s) => `${s}.log`),

@@ -11,7 +11,7 @@ import { StackClient } from '../../src/client.js';
 import { loadStack } from '../../src/config/index.js';
 import type { StackSpec } from '../../src/model.js';
 import { createStackflowWorker } from '../../src/worker.js';
-import type { Timing } from '../../src/workflows/service.js';
+import { DEFAULT_TUNING, type Tuning } from '../../src/workflows/service.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { connectTestClient, testTemporalAddress } from './temporal-server.js';
 
@@ -19,6 +19,7 @@ export const FIXTURE_SERVICE = resolve('test/fixtures/service.mjs');
 
 export interface TestWorld {
   stacks: StackClient;
+  taskQueue: string;
   dir: string;
   stop(): Promise<void>;
 }
@@ -27,7 +28,7 @@ export interface TestWorld {
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** A worker and client on a fresh task queue, and a scratch directory for stack files and logs. */
-export async function startWorld(timing: Timing = { heartbeatTimeoutMs: 5000 }): Promise<TestWorld> {
+export async function startWorld(tuning: Partial<Tuning> = {}): Promise<TestWorld> {
   const taskQueue = `test-${randomUUID()}`;
   const dir = await mkdtemp(join(tmpdir(), 'stackflow-test-'));
   const { client, connection } = await connectTestClient();
@@ -35,7 +36,8 @@ export async function startWorld(timing: Timing = { heartbeatTimeoutMs: 5000 }):
   const worker = await createStackflowWorker({ connection: nativeConnection, namespace: 'default', taskQueue, host: 'local' });
   const running = worker.run();
   return {
-    stacks: new StackClient(client, taskQueue, timing),
+    taskQueue,
+    stacks: new StackClient(client, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: 3000, ...tuning }),
     dir,
     stop: async () => {
       worker.shutdown();

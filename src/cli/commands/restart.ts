@@ -1,0 +1,36 @@
+// `stackflow restart <service...> [--with-dependents]`: through the `restartService` update, which
+// answers once the service is healthy again (or says why it is not).
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { CliError, EXIT } from '../errors.js';
+import { formatDuration, green } from '../output.js';
+import { openSession } from '../session.js';
+import { loadStackOrExit, requireKnownServices } from '../stack-file.js';
+
+export interface RestartOptions {
+  config: string;
+  withDependents?: boolean;
+}
+
+export async function restart(services: string[], options: RestartOptions): Promise<number> {
+  const loaded = await loadStackOrExit(options.config);
+  requireKnownServices(loaded, services);
+  const session = await openSession(loaded.spec.home, (line) => console.error(line));
+  try {
+    if (!(await session.stacks.isRunning(loaded.spec.name))) {
+      throw new CliError(`stack ${loaded.spec.name} is not running (start it with \`stackflow up\`)`, EXIT.failure);
+    }
+    for (const service of services) {
+      const started = Date.now();
+      try {
+        await session.stacks.restart(loaded.spec.name, service, options.withDependents);
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${service}: ${err.cause?.message ?? err.message}`, EXIT.failure);
+        throw err;
+      }
+      console.log(green(`${service} restarted and healthy in ${formatDuration(Date.now() - started)}`));
+    }
+  } finally {
+    await session.close();
+  }
+  return EXIT.ok;
+}
