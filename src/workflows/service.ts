@@ -152,11 +152,15 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
 
   let phase = input.carried.phase;
   for (;;) {
+    // A stop can arrive before any attempt scope exists to cancel (with this run's first task).
+    if (stopRequested) return finish({ state: 'stopped', error: null });
     if (historyIsLong(input.tuning)) {
       // Between attempts nothing runs, so the next run starts exactly where this one stands.
       await condition(allHandlersFinished);
+      if (stopRequested) continue;
       return continueAsNew<typeof serviceWorkflow>({ ...input, carried: { restarts, restartTimes, lastExit, phase } });
     }
+    restartRequested = false;
     const result = await attempt(phase);
     if (result.kind === 'ended') lastExit = result.exit;
     // Whatever ended the attempt, the process group is cleaned up before anything else happens.
@@ -166,7 +170,6 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
 
     if (result.kind === 'interrupted') {
       // restartService: an on-demand restart skips the back-off and does not count against the budget.
-      restartRequested = false;
       restarts++;
       phase = 'restarting';
       continue;
@@ -189,7 +192,6 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     report('restarting', { pid: null, lastExit, error: reason });
     await condition(() => stopRequested || restartRequested, delay, { summary: `back-off ${name} ${delay}ms` });
     if (stopRequested) return finish({ state: 'stopped', error: null });
-    restartRequested = false;
     restartTimes.splice(0, restartTimes.length, ...recent, Date.now());
     restarts++;
     phase = 'restarting';

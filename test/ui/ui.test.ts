@@ -1,0 +1,175 @@
+// The Temporal Web UI tells a stack's startup story (issue 4, item 2): a real 3-service stack on a
+// dev server of our own with its UI, looked at in headless Debian Chromium through playwright-core.
+// jest's global server is headless, so this file starts its own; screenshots go to test-output/ui/.
+//
+// What UI 2.42.1 (bundled in Temporal CLI 1.5.1) shows, and where this test looks for it:
+//  - list page: StackName="<name>" filters; the list has no summary column (staticSummary is not listed).
+//  - workflow History tab: the timeline and the event table show activity types with their summaries,
+//    the stack's staticSummary on "Workflow Execution Started" and each child's staticSummary on
+//    "Start Child Workflow Execution Initiated" (child workflow ids are not shown there).
+//  - Relationships tab: the child workflow ids, as links to their pages.
+//  - User Metadata tab: Summary (staticSummary), Details (staticDetails, markdown), Current Details
+//    (setCurrentDetails, markdown; read through a query, so it needs a worker), and "Events with
+//    Metadata" (activity, child workflow and timer summaries). Markdown renders inside iframes.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { watchUntilSettled } from '../../src/cli/progress.js';
+import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
+import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js';
+import { launchChromium, requireChromium, waitForHttp, waitWithReload } from './browser.js';
+
+const OUTPUT_DIR = path.resolve('test-output/ui');
+const ACTIVITIES = ['spawnService', 'awaitHealthy', 'registerService', 'superviseService'];
+
+let server: DevServer | undefined;
+let world: TestWorld | undefined;
+let browser: Browser | undefined;
+let runningStack: string | undefined;
+
+/** A dev server with the Web UI, and a worker + client on it (the harness reads the address from the env). */
+beforeAll(async () => {
+  requireChromium();
+  await mkdir(OUTPUT_DIR, { recursive: true });
+  const cliPath = await resolveTemporalCli({ log: (line) => console.log(`[temporal] ${line}`) });
+  const port = await findFreePort();
+  let uiPort = await findFreePort();
+  while (uiPort === port) uiPort = await findFreePort();
+  const logFile = path.join(OUTPUT_DIR, 'temporal-ui-server.log');
+  await rm(logFile, { force: true });
+  server = await startDevServer({ cliPath, port, uiPort, logFile, detached: false });
+
+  const globalAddress = process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
+  process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = server.address;
+  try {
+    world = await startWorld();
+  } finally {
+    if (globalAddress === undefined) delete process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
+    else process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = globalAddress;
+  }
+  browser = await launchChromium();
+  await waitForHttp(`${server.uiUrl}/namespaces/default/workflows`, 30_000);
+}, 120_000);
+
+afterAll(async () => {
+  try {
+    if (world && runningStack) await world.stacks.shutdown(runningStack, 'ui test done');
+  } finally {
+    await browser?.close();
+    await world?.stop();
+    await server?.stop();
+  }
+}, 60_000);
+
+/** The iframe a User Metadata panel renders its markdown in, found by the panel's heading. */
+function markdownPanel(page: Page, heading: string): FrameLocator {
+  return page
+    .locator('div')
+    .filter({ has: page.getByRole('heading', { name: heading, exact: true }) })
+    .filter({ has: page.locator('iframe') })
+    .last()
+    .locator('iframe')
+    .first()
+    .contentFrame();
+}
+
+describe('the Temporal Web UI', () => {
+  test('lists a 3-service stack by StackName and shows its child workflows, activities and summaries', async () => {
+    if (!world || !server?.uiUrl || !browser) throw new Error('beforeAll did not finish');
+    const ui = server.uiUrl;
+    const { spec } = await fixtureStack(world, {
+      data: { readyDelayMs: 200 },
+      api: { dependsOn: { data: 'healthy' } },
+      gateway: { dependsOn: { api: 'healthy' } },
+    });
+    const name = spec.name;
+    const stackId = `stack-${name}`;
+    const services = Object.keys(spec.services);
+    await world.stacks.start(spec, []);
+    runningStack = name;
+    const settled = await watchUntilSettled(world.stacks, name, services, () => undefined);
+    expect(Object.fromEntries(services.map((s) => [s, settled.services[s].state]))).toEqual({
+      data: 'healthy',
+      api: 'healthy',
+      gateway: 'healthy',
+    });
+    const { runId } = await world.stacks.handle(name).describe();
+    const data = spec.services.data;
+    const probe = data.health.probe;
+    if (probe.kind !== 'http') throw new Error(`expected the fixture's http probe, got ${probe.kind}`);
+    const command = (svc: string) => spec.services[svc].command.join(' ');
+
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });
+    page.setDefaultTimeout(15_000);
+    const screenshots: string[] = [];
+    const screenshot = async (file: string) => {
+      const target = path.join(OUTPUT_DIR, file);
+      await page.screenshot({ path: target });
+      screenshots.push(target);
+    };
+    try {
+      // The list, filtered by the StackName search attribute: another stack's name lists nothing...
+      const listUrl = (query: string) => `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+      await page.goto(listUrl(`StackName="${name}-other"`));
+      await page.getByRole('heading', { name: 'No Results' }).waitFor();
+      // ...and this stack's name lists the stack workflow and its three children.
+      await page.goto(listUrl(`StackName="${name}"`));
+      const stackLink = page.getByRole('link', { name: stackId, exact: true });
+      await waitWithReload(page, stackLink);
+      for (const svc of services) await waitWithReload(page, page.getByRole('link', { name: `${stackId}.${svc}`, exact: true }));
+      const rows = page.getByTestId('workflows-summary-configurable-table-row');
+      expect(await rows.count()).toBe(1 + services.length);
+      await rows.filter({ has: stackLink }).getByText('stackWorkflow').waitFor();
+      await screenshot('ui-01-list-filtered-by-stackname.png');
+
+      // The stack workflow page: its summary and the children's summaries in the history...
+      await stackLink.click();
+      await page.waitForURL(`**/workflows/${stackId}/${runId}/history`);
+      await page.getByText(`stack ${name}: ${services.length} services`).first().waitFor();
+      for (const svc of services) await page.getByText(`${svc}: ${command(svc)}`).first().waitFor();
+      await screenshot('ui-02-stack-history.png');
+      await page
+        .locator('tr', { hasText: 'Start Child Workflow Execution Initiated' })
+        .filter({ hasText: `data: ${command('data')}` })
+        .scrollIntoViewIfNeeded();
+      await screenshot('ui-03-stack-history-events.png');
+
+      // ...its child workflows by id on the Relationships tab...
+      await page.locator('#relationships-tab').click();
+      for (const svc of services) await page.getByRole('link', { name: `${stackId}.${svc}`, exact: true }).waitFor();
+      await screenshot('ui-04-stack-relationships.png');
+
+      // ...and summary, details and the children's summaries on the User Metadata tab.
+      await page.locator('#user-metadata-tab').click();
+      await markdownPanel(page, 'Summary').getByText(`stack ${name}: ${services.length} services`).waitFor();
+      await markdownPanel(page, 'Details').getByText(`Services: ${services.join(', ')}`).waitFor();
+      for (const svc of services) await page.getByText(`${svc}: ${command(svc)}`).first().waitFor();
+      await screenshot('ui-05-stack-user-metadata.png');
+
+      // A service workflow, reached from its parent: activity names and their summaries in the history.
+      await page.locator('#relationships-tab').click();
+      await page.getByRole('link', { name: `${stackId}.data`, exact: true }).click();
+      await page.waitForURL(`**/workflows/${stackId}.data/*/history`);
+      for (const activity of ACTIVITIES) await page.getByText(activity).first().waitFor();
+      await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
+      await page.getByText(`await healthy data: GET ${probe.url}`).first().waitFor();
+      await page.getByText('register data', { exact: true }).first().waitFor();
+      await screenshot('ui-06-service-history.png');
+
+      // Its User Metadata: the summary, the current state (setCurrentDetails) and the activity summaries.
+      await page.locator('#user-metadata-tab').click();
+      await markdownPanel(page, 'Summary').getByText(`data: ${command('data')}`).waitFor();
+      await markdownPanel(page, 'Current Details').getByText('healthy', { exact: true }).waitFor();
+      await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
+      await screenshot('ui-07-service-user-metadata.png');
+    } catch (err) {
+      await screenshot('ui-failure.png').catch(() => undefined);
+      throw err;
+    } finally {
+      console.log(`Web UI screenshots:\n${screenshots.map((s) => `  ${s}`).join('\n')}`);
+      await page.close();
+    }
+  }, 120_000);
+});
