@@ -73,10 +73,10 @@ export class StackClient {
   }
 
   /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */
-  async shutdown(stack: string, reason: string): Promise<StackStatus | null> {
+  async shutdown(stack: string, reason: string, timeoutMs?: number): Promise<StackStatus | null> {
     if (!(await this.isRunning(stack))) return null;
     const handle = this.handle(stack);
-    await handle.signal(shutdownSignal, { reason });
+    await handle.signal(shutdownSignal, { reason, timeoutMs });
     return handle.result();
   }
 }

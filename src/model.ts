@@ -50,6 +50,8 @@ export interface ShutdownSettings {
 
 export interface DependencySpec {
   condition: DependencyCondition;
+  /** How long a dependent waits for the condition before it is `blocked`; default: see dependencyWaitBudgetMs. */
+  timeoutMs?: number;
 }
 
 export interface ServiceSpec {

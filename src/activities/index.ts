@@ -8,7 +8,7 @@ import type { ProbeContext } from '../health/probes.js';
 import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
-import type { ExitInfo, ServiceSpec } from '../model.js';
+import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import {
 
   type HealthyResult,
@@ -53,7 +53,7 @@ export function createActivities() {
     async awaitHealthy({ stackDir, spec, pid }: ProcessInput): Promise<HealthyResult> {
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
-      return withHeartbeats(async (signal) => {
+      return withHeartbeats({ pid }, async (signal) => {
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
         const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
         const exited = manager.waitForExit(record, signal).then(async (exit): Promise<HealthyResult> => {
@@ -102,7 +102,7 @@ export function createActivities() {
       if (!record || record.pid !== pid || !manager.isAlive(record)) {
         return { reason: 'exit', exit: null, detail: `${spec.name}: process ${pid} is gone` };
       }
-      return withHeartbeats(async (signal) => {
+      return withHeartbeats({ pid }, async (signal) => {
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );
@@ -121,12 +121,19 @@ export function createActivities() {
     },
 
     async stopService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {
-      const manager = managerFor(stackDir);
-      const record = await readRecord(stackDir, spec.name);
-      if (!record) return { exit: null, escalated: false };
-      return manager.stop(record, spec.shutdown);
+      return stopRecorded(managerFor(stackDir), stackDir, spec.name, spec.shutdown);
+    },
+
+    async killService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {
+      return stopRecorded(managerFor(stackDir), stackDir, spec.name, { signal: 'SIGKILL', timeoutMs: 0 });
     },
   };
+}
+
+async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
+  const record = await readRecord(stackDir, service);
+  if (!record) return { exit: null, escalated: false };
+  return manager.stop(record, settings);
 }
 
 /** What the probes need to know of this run: its own log lines, its identity, its environment. */
@@ -153,11 +160,12 @@ async function requireRecord(stackDir: string, service: string, pid: number) {
  * Runs `work` with a heartbeat loop and an abort signal that fires on cancellation. On worker
  * shutdown the services stay up: the signal aborts the waiting, never the process.
  */
-async function withHeartbeats<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withHeartbeats<T>(details: { pid: number }, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const controller = new AbortController();
-  ctx.heartbeat();
-  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  // The pid shows under Pending Activities in the UI and reaches a retried attempt.
+  ctx.heartbeat(details);
+  const beat = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
   const onCancel = ctx.cancelled.catch((err: unknown) => {
     controller.abort(err);
     throw err;

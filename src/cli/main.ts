@@ -29,10 +29,13 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   withConfig(program.command('down'))
     .description('drain the stack in reverse dependency order')
     .option('--all', 'also stop the embedded Temporal server')
+    .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
     .action((opts) => run(down(opts)));
   withConfig(program.command('status'))
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
-    .option('--json', 'print the status object')
+    .option('--json', 'print the status object (with --watch: one object per line)')
+    .option('-w, --watch', 'refresh until Ctrl-C')
+    .option('--interval <duration>', 'refresh period of --watch', '1s')
     .action((opts) => run(status(opts)));
   withConfig(program.command('validate'))
     .description('check the stack file and print the start order')
@@ -50,7 +53,8 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .description('print (and follow) the service log files')
     .argument('[service...]')
     .option('-f, --follow', 'keep printing new lines')
-    .option('-n, --lines <n>', 'only the last n lines of each file')
+    .option('-n, --lines <n>', 'only the last n lines of each service (rotated files included)')
+    .option('--since <time>', 'only files written since: a duration back (10m, 1h30m) or a date/time; per file, lines carry no timestamps')
     .action((services: string[], opts) => run(logs(services, opts)));
   withConfig(program.command('worker'))
     .description('run a worker for this host in the foreground')

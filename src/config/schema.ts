@@ -129,12 +129,18 @@ const liveness = strictMap({ ...probeKinds, ...probeTiming, failure_threshold: p
 
 const DEPENDENCY_CONDITIONS = ['started', 'healthy', 'completed_successfully'] as const;
 const condition = z.enum(DEPENDENCY_CONDITIONS);
-/** `[a, b]`, `{ a: healthy }` or `{ a: { condition: healthy } }` -> `{ a: 'healthy' }`. */
+/** `[a, b]`, `{ a: healthy }` or `{ a: { condition: healthy, timeout: 30s } }` -> `{ a: { condition, timeout? } }`. */
 const dependsOn = z.union([
-  z.array(z.string()).transform((names) => Object.fromEntries(names.map((name) => [name, 'healthy' as const]))),
+  z.array(z.string()).transform((names) => Object.fromEntries(names.map((name) => [name, { condition: 'healthy' as const }]))),
   z.record(
     z.string(),
-    z.union([condition, strictMap({ condition: condition.optional() }).transform((long) => long.condition ?? 'healthy')]),
+    z.union([
+      condition.transform((short) => ({ condition: short })),
+      strictMap({ condition: condition.optional(), timeout: duration({ positive: true }).optional() }).transform((long) => ({
+        condition: long.condition ?? ('healthy' as const),
+        ...(long.timeout === undefined ? {} : { timeout: long.timeout }),
+      })),
+    ]),
   ),
 ]);
 

@@ -102,7 +102,12 @@ export function resolveService(name: string, input: ServiceInput, context: Servi
       cwd: resolve(context.dir, input.cwd ?? '.'),
       env: { ...context.stackEnv, ...envFiles.values, ...input.env },
       ...(input.port === undefined ? {} : { port: input.port }),
-      dependsOn: Object.fromEntries(Object.entries(input.depends_on ?? {}).map(([dep, condition]) => [dep, { condition }])),
+      dependsOn: Object.fromEntries(
+        Object.entries(input.depends_on ?? {}).map(([dep, d]) => [
+          dep,
+          'timeout' in d && d.timeout !== undefined ? { condition: d.condition, timeoutMs: d.timeout } : { condition: d.condition },
+        ]),
+      ),
       health: resolveReadiness(input, report),
       ...(liveness === undefined ? {} : { liveness }),
       restart: resolveRestart(input),

@@ -26,6 +26,8 @@ export const stackNameKey = defineSearchAttributeKey('StackName', SearchAttribut
 
 export interface ShutdownRequest {
   reason?: string;
+  /** Budget for the whole drain: services still stopping when it is spent are SIGKILLed. */
+  timeoutMs?: number;
 }
 
 export interface RestartRequest {
@@ -63,6 +65,8 @@ export const serviceReportSignal = defineSignal<[ServiceReport]>('serviceReport'
 
 export interface StopRequest {
   reason?: string;
+  /** Kill the process group now instead of waiting for a graceful stop. */
+  force?: boolean;
 }
 /** Sent by the stack workflow to one service workflow: stop the process and complete. */
 export const stopServiceSignal = defineSignal<[StopRequest?]>('stopService');

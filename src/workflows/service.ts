@@ -16,6 +16,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
 import type { ExitInfo, ServiceSpec, ServiceState } from '../model.js';
 import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
@@ -25,6 +26,7 @@ import {
   serviceReportSignal,
   stopServiceSignal,
   type ServiceReport,
+  type StopRequest,
 } from './definitions.js';
 
 type HostActivities = ReturnType<typeof createActivities>;
@@ -82,10 +84,20 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   const restartTimes = [...input.carried.restartTimes];
   let { restarts, lastExit } = input.carried;
 
-  setHandler(stopServiceSignal, () => {
-    stopRequested = true;
-    attemptScope?.cancel();
-  });
+  setHandler(
+    stopServiceSignal,
+    async (request?: StopRequest) => {
+      stopRequested = true;
+      attemptScope?.cancel();
+      if (request?.force) {
+        // Beside a graceful stop that may already be waiting out its timeout.
+        await activities.killService.executeWithOptions({ ...SHORT, summary: `kill ${name}: ${request.reason ?? 'forced stop'}` }, [
+          { stackDir, spec },
+        ]);
+      }
+    },
+    { unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON },
+  );
   setHandler(restartNowSignal, () => {
     restartRequested = true;
     attemptScope?.cancel();

@@ -3,16 +3,19 @@
 // and drains in reverse dependency order.
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   log,
   ParentClosePolicy,
+  setCurrentDetails,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { ServiceStatus, StackSpec, StackStatus } from '../model.js';
-import { dependencyMap, dependencyVerdict } from '../lifecycle/dependencies.js';
+import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
+import { dependencyMap, dependencyVerdict, dependencyWaitBudgetMs } from '../lifecycle/dependencies.js';
 import { emptyServiceStatus, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
 import {
@@ -27,10 +30,11 @@ import {
   statusQuery,
   stopServiceSignal,
   type RestartRequest,
+  type ShutdownRequest,
   type ServiceReport,
   type StartServicesRequest,
 } from './definitions.js';
-import { serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
+import { describeProbe, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
 
 export interface StackWorkflowInput {
   stack: StackSpec;
@@ -50,6 +54,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   const finished = new Set<string>();
   const stopSent = new Set<string>();
   const children = new Map<string, ChildWorkflowHandle<typeof serviceWorkflow>>();
+  const waitingSince = new Map<string, number>();
+  const launchedAt = new Map<string, number>();
   let phase: StackPhase = 'running';
   /** Bumped on every change a waiting condition may care about. */
   let version = 0;
@@ -67,6 +73,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       if (status[name]) continue;
       const spec = stack.services[name];
       status[name] = emptyServiceStatus(spec.host, spec.port);
+      waitingSince.set(name, Date.now());
       added.push(name);
     }
     changed();
@@ -76,6 +83,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   function launch(name: string): void {
     const spec = stack.services[name];
     launched.add(name);
+    launchedAt.set(name, Date.now());
     status[name].state = 'starting';
     startChild(serviceWorkflow, {
       workflowId: serviceWorkflowId(stack.name, name),
@@ -94,6 +102,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       // Service workflows must outlive a continue-as-new of this one; the drain stops them explicitly.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `${name}: ${spec.command.join(' ')}`,
+      staticDetails: serviceDetails(spec),
       typedSearchAttributes: [{ key: stackNameKey, value: stack.name }],
     }).then(
       (handle) => {
@@ -115,7 +124,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       pid: null,
       restarts: outcome.restarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
-      error: outcome.error,
+      error: outcome.error ?? status[name].error,
     });
     changed();
   }
@@ -128,26 +137,62 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     children.delete(name);
     const before = status[name];
     status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
+    waitingSince.set(name, Date.now());
     changed();
   }
 
-  function startWhatIsReady(): void {
+  function block(name: string, error: string): void {
+    status[name].state = 'blocked';
+    status[name].error = error;
+    changed();
+  }
+
+  /** Launches what can start, blocks what cannot; returns when the next dependency wait runs out. */
+  function startWhatIsReady(): number | undefined {
+    const now = Date.now();
+    let nextDeadline: number | undefined;
     for (const [name, current] of Object.entries(status)) {
       if (launched.has(name) || current.state !== 'pending') continue;
-      const verdicts = Object.entries(stack.services[name].dependsOn).map(([dep, { condition: cond }]) => ({
+      const verdicts = Object.entries(stack.services[name].dependsOn).map(([dep, d]) => ({
         dep,
-        cond,
-        verdict: dependencyVerdict(cond, status[dep]),
+        d,
+        verdict: dependencyVerdict(d.condition, status[dep]),
       }));
       const unreachable = verdicts.find((v) => v.verdict === 'unreachable');
       if (unreachable) {
-        current.state = 'blocked';
-        current.error = `needs ${unreachable.dep} ${unreachable.cond}, but it is ${status[unreachable.dep].state}`;
-        changed();
-      } else if (verdicts.every((v) => v.verdict === 'met')) {
+        block(name, `needs ${unreachable.dep} ${unreachable.d.condition}, but it is ${status[unreachable.dep].state}`);
+        continue;
+      }
+      if (verdicts.every((v) => v.verdict === 'met')) {
         launch(name);
+        continue;
+      }
+      // A wait is timed from the later of: this service wanting to start, the dependency being launched.
+      for (const { dep, d } of verdicts.filter((v) => v.verdict === 'waiting' && launchedAt.has(v.dep))) {
+        const since = Math.max(waitingSince.get(name)!, launchedAt.get(dep)!);
+        const deadline = since + (d.timeoutMs ?? dependencyWaitBudgetMs(stack.services[dep]));
+        if (now < deadline) {
+          nextDeadline = Math.min(nextDeadline ?? deadline, deadline);
+          continue;
+        }
+        const detail = status[dep].error ?? describeProbe(stack.services[dep]);
+        block(name, `${name} waited ${Math.round((now - since) / 1000)}s for ${dep} ${d.condition}: it is ${status[dep].state} (${detail})`);
+        break;
       }
     }
+    return nextDeadline;
+  }
+
+  /** One durable timer for the earliest dependency deadline, replaced when that deadline moves. */
+  let deadlineTimer: { at: number; scope: CancellationScope } | undefined;
+  function armDeadline(at: number | undefined): void {
+    if (deadlineTimer?.at === at) return;
+    deadlineTimer?.scope.cancel();
+    deadlineTimer = undefined;
+    if (at === undefined) return;
+    const scope = new CancellationScope();
+    deadlineTimer = { at, scope };
+    scope.run(() => sleep(Math.max(1, at - Date.now()), { summary: 'dependency wait deadline' })).then(changed, () => undefined);
   }
 
   /** Stops the launched services among `names`, each only once every launched service that depends on it has finished. */
@@ -204,8 +249,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
 
   setHandler(statusQuery, snapshot);
-  setHandler(shutdownSignal, () => {
+  let drainBudgetMs: number | undefined;
+  setHandler(shutdownSignal, (request?: ShutdownRequest) => {
     if (phase === 'running') phase = 'draining';
+    drainBudgetMs = request?.timeoutMs ?? drainBudgetMs;
     changed();
   });
   setHandler(serviceReportSignal, (report: ServiceReport) => {
@@ -250,14 +297,56 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
 
   while (phase === 'running') {
     const seen = version;
-    startWhatIsReady();
+    armDeadline(startWhatIsReady());
+    setCurrentDetails(statusTable(snapshot()));
     await condition(() => phase !== 'running' || version !== seen);
   }
 
   for (const [name, current] of Object.entries(status)) {
     if (!launched.has(name) && current.state === 'pending') current.state = 'stopped';
   }
-  await stopInReverseOrder(Object.keys(status), 'stack shutdown');
+  armDeadline(undefined);
+  setCurrentDetails(statusTable(snapshot()));
+  const drained = stopInReverseOrder(Object.keys(status), 'stack shutdown');
+  if (drainBudgetMs !== undefined && !(await withinBudget(drained, drainBudgetMs))) {
+    const stuck = [...launched].filter((name) => !finished.has(name));
+    const reason = `drain budget of ${drainBudgetMs}ms spent`;
+    for (const name of stuck) {
+      status[name].error = `still stopping when the ${reason}: killed`;
+      stopSent.add(name);
+      children.get(name)?.signal(stopServiceSignal, { reason, force: true }).catch(() => undefined);
+    }
+    changed();
+  }
+  await drained;
   phase = 'drained';
+  setCurrentDetails(statusTable(snapshot()));
   return snapshot();
+}
+
+/** True when `work` settles within `ms` (a durable timer, cancelled if the work wins). */
+async function withinBudget(work: Promise<void>, ms: number): Promise<boolean> {
+  let done = false;
+  void work.then(() => (done = true));
+  return condition(() => done, ms);
+}
+
+/** The Web UI's "Current Details" of the stack: one row per service. */
+function statusTable(current: StackStatus): string {
+  const rows = Object.entries(current.services).map(
+    ([name, s]) => `| ${name} | ${s.state} | ${s.pid ?? ''} | ${s.restarts} | ${s.error ?? ''} |`,
+  );
+  return [`**${current.state}**`, '', '| service | state | pid | restarts | error |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The Web UI's "Details" of a service workflow: what it runs and how it is judged. */
+function serviceDetails(spec: ServiceSpec): string {
+  const deps = Object.entries(spec.dependsOn).map(([dep, d]) => `${dep} (${d.condition})`);
+  return [
+    `**command** \`${spec.command.join(' ')}\` in \`${spec.cwd}\``,
+    `**port** ${spec.port ?? '-'} · **host** ${spec.host}`,
+    `**readiness** ${spec.health.probe.kind} every ≤${spec.health.intervalMs}ms, ready timeout ${spec.health.readyTimeoutMs}ms`,
+    `**restart** ${spec.restart.policy}, at most ${spec.restart.maxRestarts} in 10m`,
+    `**depends on** ${deps.length ? deps.join(', ') : 'nothing'}`,
+  ].join('\n\n');
 }

@@ -1,7 +1,8 @@
 // `stackflow down`: drain the stack in reverse dependency order and stop the background worker.
 import type { StackStatus } from '../../model.js';
 import { stopEmbedded } from '../../temporal/index.js';
-import { EXIT } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
+import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
 import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { loadStackOrExit } from '../stack-file.js';
@@ -9,18 +10,23 @@ import { loadStackOrExit } from '../stack-file.js';
 export interface DownOptions {
   config: string;
   all?: boolean;
+  timeout?: string;
 }
 
 const say = (line: string) => console.log(line);
 
 export async function down(options: DownOptions): Promise<number> {
   const { spec } = await loadStackOrExit(options.config);
+  const budgetMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  if (options.timeout !== undefined && budgetMs === undefined) {
+    throw new CliError(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`, EXIT.usage);
+  }
   const session = await openSession(spec.home, say);
   try {
     const started = Date.now();
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
     const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session);
-    const final = await drainStack(session, spec.name, 'stackflow down');
+    const final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
     await worker?.stop();
     if (final) say(green(`stack ${spec.name} stopped in ${formatDuration(Date.now() - started)}`));
     else say(dim(`stack ${spec.name} is not running`));
@@ -32,10 +38,10 @@ export async function down(options: DownOptions): Promise<number> {
   return EXIT.ok;
 }
 
-export async function drainStack(session: Session, stack: string, reason: string): Promise<StackStatus | null> {
-  const final = await session.stacks.shutdown(stack, reason);
+export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
+  const final = await session.stacks.shutdown(stack, reason, budgetMs);
   for (const [name, s] of Object.entries(final?.services ?? {})) {
-    if (s.state === 'failed') say(yellow(`${name}: failed: ${s.error ?? ''}`));
+    if (s.state === 'failed' || s.error) say(yellow(`${name}: ${s.state}: ${s.error ?? ''}`));
   }
   return final;
 }

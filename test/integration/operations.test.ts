@@ -1,0 +1,51 @@
+// Operator controls: the dependency-wait deadline and the shutdown budget.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { watchUntilSettled } from '../../src/cli/progress.js';
+import { fixtureStack, readTimeline, stackProcesses, startWorld, type TestWorld } from '../support/harness.js';
+
+let world: TestWorld;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world.stop();
+});
+
+const noop = () => undefined;
+
+describe('dependency-wait deadline', () => {
+  test('a dependent that waits past depends_on.<dep>.timeout is blocked with the reason; the dependency keeps trying', async () => {
+    const { spec } = await fixtureStack(world, {
+      slow: { readyDelayMs: 20_000, health: { ready_timeout: '30s' } },
+      gateway: { extra: { depends_on: { slow: { condition: 'healthy', timeout: '1s' } } } },
+    });
+    await world.stacks.start(spec, []);
+    const settled = await watchUntilSettled(world.stacks, spec.name, ['gateway'], noop);
+    expect(settled.services.gateway.state).toBe('blocked');
+    expect(settled.services.gateway.error).toMatch(/^gateway waited [12]s for slow healthy: it is starting \(GET http:\/\/127\.0\.0\.1:\d+\/health\)$/);
+    expect(settled.services.slow.state).toBe('starting');
+    expect(settled.state).toBe('degraded');
+    await world.stacks.shutdown(spec.name, 'test');
+    expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+});
+
+describe('shutdown budget', () => {
+  test('services still stopping when the budget is spent are named and SIGKILLed', async () => {
+    const { spec, timeline } = await fixtureStack(world, {
+      stubborn: { env: { IGNORE_SIGTERM: '1' }, extra: { shutdown: { timeout: '60s' } } },
+      polite: {},
+    });
+    await world.stacks.start(spec, []);
+    await watchUntilSettled(world.stacks, spec.name, ['stubborn', 'polite'], noop);
+    const started = Date.now();
+    const final = await world.stacks.shutdown(spec.name, 'test', 1000);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(20_000);
+    expect(final?.services.stubborn.state).toBe('stopped');
+    expect(final?.services.stubborn.error).toMatch(/drain budget of 1000ms spent: killed/);
+    expect(final?.services.polite.error).toBeNull();
+    expect((await readTimeline(timeline)).some((e) => e.service === 'stubborn' && e.event === 'term')).toBe(true);
+    expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+});
