@@ -1,10 +1,13 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StackSpec, StackStatus } from './model.js';
+import type { ReloadPlan } from './lifecycle/reload.js';
 import {
+  applyConfigUpdate,
   restartServiceUpdate,
   shutdownSignal,
   stackNameKey,
+  stackSpecQuery,
   stackWorkflowId,
   startServicesUpdate,
   statusQuery,
@@ -70,6 +73,16 @@ export class StackClient {
   /** Restarts one service through the workflow; resolves once it is healthy again. */
   async restart(stack: string, service: string, withDependents = false): Promise<void> {
     await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] });
+  }
+
+  /** Applies an edited stack file to the running stack; resolves with the plan once it has settled. */
+  async reload(stack: StackSpec): Promise<ReloadPlan> {
+    return this.handle(stack.name).executeUpdate(applyConfigUpdate, { args: [stack] });
+  }
+
+  /** The definition the running stack works from. */
+  async runningSpec(stack: string): Promise<StackSpec> {
+    return this.handle(stack).query(stackSpecQuery);
   }
 
   /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */

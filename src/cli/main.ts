@@ -10,6 +10,7 @@ import { validate } from './commands/validate.js';
 import { graph } from './commands/graph.js';
 import { logs } from './commands/logs.js';
 import { restart } from './commands/restart.js';
+import { reload } from './commands/reload.js';
 import { worker } from './commands/worker.js';
 import { DEFAULT_HOST } from '../workflows/definitions.js';
 
@@ -49,6 +50,9 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .argument('<service...>')
     .option('--with-dependents', 'stop the services that depend on it first and bring them back after')
     .action((services: string[], opts) => run(restart(services, opts)));
+  withConfig(program.command('reload'))
+    .description('apply the edited stack file: start added, stop removed, restart changed services')
+    .action((opts) => run(reload(opts)));
   withConfig(program.command('logs'))
     .description('print (and follow) the service log files')
     .argument('[service...]')

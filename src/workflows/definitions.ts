@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
+import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
 export const DEFAULT_HOST = 'local';
@@ -39,6 +40,10 @@ export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');
 export const restartServiceSignal = defineSignal<[RestartRequest]>('restartService');
 export const restartServiceUpdate = defineUpdate<void, [RestartRequest]>('restartService');
 export const statusQuery = defineQuery<StackStatus>('status');
+/** The stack definition the running workflow works from (to compare with an edited file). */
+export const stackSpecQuery = defineQuery<StackSpec>('stackSpec');
+/** Applies an edited stack file; answers with the plan once added and changed services have settled. */
+export const applyConfigUpdate = defineUpdate<ReloadPlan, [StackSpec]>('applyConfig');
 
 /** Adds services (and what they need) to a running stack: `up svc...` on a stack that is already up. */
 export interface StartServicesRequest {

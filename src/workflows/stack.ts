@@ -16,9 +16,11 @@ import {
 } from '@temporalio/workflow';
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { dependencyMap, dependencyVerdict, dependencyWaitBudgetMs } from '../lifecycle/dependencies.js';
-import { emptyServiceStatus, reduceStackState, type StackPhase } from '../lifecycle/status.js';
+import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
+import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
 import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
 import {
+  applyConfigUpdate,
   restartNowSignal,
   restartServiceSignal,
   restartServiceUpdate,
@@ -26,6 +28,7 @@ import {
   serviceWorkflowId,
   shutdownSignal,
   stackNameKey,
+  stackSpecQuery,
   startServicesUpdate,
   statusQuery,
   stopServiceSignal,
@@ -195,16 +198,20 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     scope.run(() => sleep(Math.max(1, at - Date.now()), { summary: 'dependency wait deadline' })).then(changed, () => undefined);
   }
 
-  /** Stops the launched services among `names`, each only once every launched service that depends on it has finished. */
+  /**
+   * Stops the launched services among `names`, each only once every launched service among `names`
+   * that depends on it has finished (dependents outside `names` keep running).
+   */
   async function stopInReverseOrder(names: string[], reason: string): Promise<void> {
     const targets = names.filter((name) => launched.has(name));
+    const inTargets = new Set(targets);
     while (targets.some((name) => !finished.has(name))) {
       const seen = version;
       for (const name of targets) {
         if (finished.has(name) || stopSent.has(name)) continue;
         const handle = children.get(name);
         if (!handle) continue;
-        if ((dependents[name] ?? []).some((d) => launched.has(d) && !finished.has(d))) continue;
+        if ((dependents[name] ?? []).some((d) => inTargets.has(d) && !finished.has(d))) continue;
         stopSent.add(name);
         status[name].state = 'stopping';
         handle.signal(stopServiceSignal, { reason }).catch(() => {
@@ -276,12 +283,42 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       if (problem) throw new Error(problem);
     },
   });
+  function useStack(next: StackSpec): void {
+    stack = next;
+    deps = dependencyMap(stack);
+    dependents = dependentsMap(deps);
+  }
+
+  function forget(name: string): void {
+    for (const set of [launched, finished, stopSent]) set.delete(name);
+    for (const map of [children, waitingSince, launchedAt]) map.delete(name);
+    delete status[name];
+    changed();
+  }
+
+  async function applyConfig(next: StackSpec): Promise<ReloadPlan> {
+    const plan = planReload(stack, next, Object.keys(status));
+    await stopInReverseOrder([...plan.removed, ...plan.changed], 'reload');
+    useStack(next);
+    plan.removed.forEach(forget);
+    plan.changed.forEach(relaunchLater);
+    want(plan.added);
+    const touched = [...plan.added, ...plan.changed];
+    await condition(() => phase !== 'running' || isSettled(touched.map((name) => status[name])));
+    return plan;
+  }
+
+  setHandler(stackSpecQuery, () => stack);
+  setHandler(applyConfigUpdate, applyConfig, {
+    validator: (next: StackSpec) => {
+      if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
+      if (next.name !== stack.name) throw new Error(`the file defines stack "${next.name}", not "${stack.name}"`);
+    },
+  });
   setHandler(
     startServicesUpdate,
     (request: StartServicesRequest) => {
-      stack = { ...stack, services: { ...stack.services, ...request.stack.services } };
-      deps = dependencyMap(stack);
-      dependents = dependentsMap(deps);
+      useStack({ ...stack, services: { ...stack.services, ...request.stack.services } });
       return want(request.services);
     },
     {

@@ -49,3 +49,41 @@ describe('shutdown budget', () => {
     expect(await stackProcesses(spec.name)).toEqual([]);
   });
 });
+
+describe('reload (applyConfig)', () => {
+  test('starts added, stops removed and restarts changed services, leaving the others untouched', async () => {
+    const { spec } = await fixtureStack(world, {
+      db: {},
+      api: { dependsOn: { db: 'healthy' } },
+      cache: {},
+      old: {},
+    });
+    await world.stacks.start(spec, []);
+    const before = await watchUntilSettled(world.stacks, spec.name, Object.keys(spec.services), noop);
+
+    const { spec: extra } = await fixtureStack(world, { fresh: {} });
+    const { old: _old, ...kept } = spec.services;
+    const next = {
+      ...spec,
+      services: {
+        ...kept,
+        api: { ...spec.services.api, env: { ...spec.services.api.env, FEATURE_FLAG: 'on' } },
+        fresh: { ...extra.services.fresh, env: { ...extra.services.fresh.env, STACKFLOW_STACK: spec.name } },
+      },
+    };
+    const plan = await world.stacks.reload(next);
+    expect(plan).toEqual({ added: ['fresh'], removed: ['old'], changed: ['api'], unchanged: ['cache', 'db'] });
+
+    const after = await world.stacks.status(spec.name);
+    expect(Object.keys(after!.services).sort()).toEqual(['api', 'cache', 'db', 'fresh']);
+    expect(after!.services.db.pid).toBe(before.services.db.pid);
+    expect(after!.services.cache.pid).toBe(before.services.cache.pid);
+    expect(after!.services.api.pid).not.toBe(before.services.api.pid);
+    expect(after!.services.api.state).toBe('healthy');
+    expect(after!.services.fresh.state).toBe('healthy');
+    expect(await stackProcesses(spec.name)).not.toContain(before.services.old.pid);
+
+    await world.stacks.shutdown(spec.name, 'test');
+    expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+});

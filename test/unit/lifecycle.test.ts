@@ -2,7 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { backoffDelay, restartsInWindow, RESTART_WINDOW_MS } from '../../src/lifecycle/backoff.js';
 import { dependencyVerdict } from '../../src/lifecycle/dependencies.js';
 import { emptyServiceStatus, isSettled, reduceStackState } from '../../src/lifecycle/status.js';
-import type { ServiceState, ServiceStatus } from '../../src/model.js';
+import { isEmptyPlan, planReload } from '../../src/lifecycle/reload.js';
+import type { ServiceSpec, ServiceState, ServiceStatus, StackSpec } from '../../src/model.js';
 
 const backoff = { initialMs: 1000, maxMs: 30_000, factor: 2 };
 const middle = () => 0.5;
@@ -78,5 +79,24 @@ describe('isSettled', () => {
     for (const state of ['pending', 'starting', 'restarting'] as const) {
       expect(isSettled([service('healthy'), service(state)])).toBe(false);
     }
+  });
+});
+
+describe('planReload', () => {
+  const service = (name: string, command: string[]) => ({ name, command }) as unknown as ServiceSpec;
+  const stack = (services: ServiceSpec[]): StackSpec => ({
+    name: 's',
+    file: '/s.yaml',
+    home: '/h',
+    services: Object.fromEntries(services.map((s) => [s.name, s])),
+  });
+
+  test('sorts running services into removed, changed and unchanged, and finds the new ones', () => {
+    const current = stack([service('a', ['a']), service('b', ['b']), service('c', ['c']), service('idle', ['i'])]);
+    const next = stack([service('a', ['a']), service('b', ['b', '--new']), service('d', ['d']), service('idle', ['i'])]);
+    const plan = planReload(current, next, ['c', 'b', 'a']);
+    expect(plan).toEqual({ added: ['d'], removed: ['c'], changed: ['b'], unchanged: ['a'] });
+    expect(isEmptyPlan(plan)).toBe(false);
+    expect(isEmptyPlan(planReload(current, current, ['a', 'b']))).toBe(true);
   });
 });

@@ -1,0 +1,56 @@
+// `stackflow reload`: apply the edited stack file to the running stack (the `applyConfig` update):
+// start added services, stop removed ones, restart changed ones, leave the rest alone.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { formatProblem, preflight } from '../../config/index.js';
+import { isEmptyPlan, planReload, type ReloadPlan } from '../../lifecycle/reload.js';
+import { CliError, EXIT } from '../errors.js';
+import { bold, dim, formatDuration, green } from '../output.js';
+import { openSession } from '../session.js';
+import { loadStackOrExit } from '../stack-file.js';
+
+export async function reload(options: { config: string }): Promise<number> {
+  const { spec } = await loadStackOrExit(options.config);
+  const session = await openSession(spec.home, (line) => console.error(line));
+  try {
+    const running = await session.stacks.status(spec.name);
+    if (!running) throw new CliError(`stack ${spec.name} is not running (start it with \`stackflow up\`)`, EXIT.failure);
+    const planned = planReload(await session.stacks.runningSpec(spec.name), spec, Object.keys(running.services));
+    console.log(describePlan(planned));
+    if (isEmptyPlan(planned)) return EXIT.ok;
+
+    const toStart = [...planned.added, ...planned.changed];
+    const problems = await preflight(
+      { ...spec, services: Object.fromEntries(toStart.map((name) => [name, spec.services[name]])) },
+      { ignorePortsOf: Object.keys(running.services) },
+    );
+    if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
+
+    const started = Date.now();
+    try {
+      await session.stacks.reload(spec);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new CliError(`reload: ${err.cause?.message ?? err.message}`, EXIT.failure);
+      throw err;
+    }
+    const after = await session.stacks.status(spec.name);
+    const broken = toStart.filter((name) => after?.services[name] && after.services[name].state !== 'healthy' && after.services[name].state !== 'completed');
+    for (const name of broken) console.error(`${name}: ${after!.services[name].state}: ${after!.services[name].error ?? ''}`);
+    if (broken.length) return EXIT.failure;
+    console.log(green(`reloaded in ${formatDuration(Date.now() - started)}`));
+    return EXIT.ok;
+  } finally {
+    await session.close();
+  }
+}
+
+export function describePlan(plan: ReloadPlan): string {
+  if (isEmptyPlan(plan)) return dim('nothing to reload: the running stack matches the file');
+  const line = (label: string, names: string[]) => `  ${bold(label.padEnd(10))} ${names.length ? names.join(', ') : dim('-')}`;
+  return [
+    'reload plan:',
+    line('add', plan.added),
+    line('remove', plan.removed),
+    line('restart', plan.changed),
+    line('keep', plan.unchanged),
+  ].join('\n');
+}
