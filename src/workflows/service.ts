@@ -103,9 +103,10 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     attemptScope?.cancel();
   });
 
-  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state'> = {}): void {
+  /** Resolves once the stack workflow has the report; only the last one is awaited. */
+  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state'> = {}): Promise<void> {
     setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
-    parent.signal(serviceReportSignal, { service: name, state, restarts, ...fields }).catch(() => {
+    return parent.signal(serviceReportSignal, { service: name, state, restarts, ...fields }).catch(() => {
       // The stack workflow may already be gone (terminated by hand); the service goes on regardless.
     });
   }
@@ -114,13 +115,13 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     attemptScope = new CancellationScope();
     try {
       return await attemptScope.run(async () => {
-        report(starting, { pid: null });
+        void report(starting, { pid: null });
         const { workflowId, runId } = workflowInfo();
         const spawned = await activities.spawnService.executeWithOptions(
           { ...SHORT, summary: `spawn ${name}: ${spec.command.join(' ')}` },
           [{ stackDir, spec, workflowId, runId }],
         );
-        report(starting, { pid: spawned.pid, startedAt: spawned.startedAt });
+        void report(starting, { pid: spawned.pid, startedAt: spawned.startedAt });
         const healthy = await activities.awaitHealthy.executeWithOptions(
           { ...awaitHealthyOptions(input), summary: `await healthy ${name}: ${describeProbe(spec)}` },
           [{ stackDir, spec, pid: spawned.pid }],
@@ -129,7 +130,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
         await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
           { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
         ]);
-        report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
+        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],
@@ -157,15 +158,16 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     return stopped.exit;
   }
 
-  function finish(outcome: Omit<ServiceOutcome, 'restarts' | 'lastExit'>): ServiceOutcome {
-    report(outcome.state, { pid: null, lastExit, error: outcome.error });
+  async function finish(outcome: Omit<ServiceOutcome, 'restarts' | 'lastExit'>): Promise<ServiceOutcome> {
+    // A signal still in flight when its sender completes is dropped: wait until it is delivered.
+    await report(outcome.state, { pid: null, lastExit, error: outcome.error });
     return { ...outcome, restarts, lastExit };
   }
 
   let phase = input.carried.phase;
   for (;;) {
     // A stop can arrive before any attempt scope exists to cancel (with this run's first task).
-    if (stopRequested) return finish({ state: 'stopped', error: null });
+    if (stopRequested) return await finish({ state: 'stopped', error: null });
     if (historyIsLong(input.tuning)) {
       // Between attempts nothing runs, so the next run starts exactly where this one stands.
       await condition(allHandlersFinished);
@@ -178,7 +180,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     // Whatever ended the attempt, the process group is cleaned up before anything else happens.
     const stoppedExit = await stopProcess();
     if (result.kind === 'interrupted') lastExit = stoppedExit ?? lastExit;
-    if (stopRequested) return finish({ state: 'stopped', error: null });
+    if (stopRequested) return await finish({ state: 'stopped', error: null });
 
     if (result.kind === 'interrupted') {
       // restartService: an on-demand restart skips the back-off and does not count against the budget.
@@ -189,28 +191,29 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
 
     const failed = result.kind === 'start-failed' || result.failed;
     const reason = result.detail;
-    if (!failed && spec.restart.policy !== 'always') return finish({ state: 'completed', error: null });
-    if (spec.restart.policy === 'never') return finish({ state: failed ? 'failed' : 'completed', error: failed ? reason : null });
+    if (!failed && spec.restart.policy !== 'always') return await finish({ state: 'completed', error: null });
+    if (spec.restart.policy === 'never') return await finish({ state: failed ? 'failed' : 'completed', error: failed ? reason : null });
 
     const now = Date.now();
     const recent = restartsInWindow(restartTimes, now);
     if (recent.length >= spec.restart.maxRestarts) {
-      return finish({
+      return await finish({
         state: 'failed',
         error: `gave up after ${recent.length} restarts within 10m: ${reason}`,
       });
     }
     const delay = backoffDelay(spec.restart.backoff, recent.length + 1, Math.random);
-    report('restarting', { pid: null, lastExit, error: reason });
+    void report('restarting', { pid: null, lastExit, error: reason });
     await condition(() => stopRequested || restartRequested, delay, { summary: `back-off ${name} ${delay}ms` });
-    if (stopRequested) return finish({ state: 'stopped', error: null });
+    if (stopRequested) return await finish({ state: 'stopped', error: null });
     restartTimes.splice(0, restartTimes.length, ...recent, Date.now());
     restarts++;
     phase = 'restarting';
   }
 }
 
-function historyIsLong(tuning: Tuning): boolean {
+/** Time to continue as new: past the tuned event count, or when the server suggests it. */
+export function historyIsLong(tuning: Tuning): boolean {
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength > tuning.maxHistoryEvents;
 }

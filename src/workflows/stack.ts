@@ -2,9 +2,12 @@
 // conditions, keeps the status current from the children's reports, restarts services on demand,
 // and drains in reverse dependency order.
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
   setCurrentDetails,
@@ -12,7 +15,6 @@ import {
   sleep,
   startChild,
   workflowInfo,
-  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { dependencyMap, dependencyVerdict, dependencyWaitBudgetMs } from '../lifecycle/dependencies.js';
@@ -37,7 +39,7 @@ import {
   type ServiceReport,
   type StartServicesRequest,
 } from './definitions.js';
-import { describeProbe, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
+import { describeProbe, historyIsLong, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
 
 export interface StackWorkflowInput {
   stack: StackSpec;
@@ -45,6 +47,17 @@ export interface StackWorkflowInput {
   services: string[];
   workflowQueue: string;
   tuning: Tuning;
+  /** Set when a previous run continued as new: where the stack stands. */
+  carried?: CarriedStackState;
+}
+
+/** The stack's state across continue-as-new; its service workflows keep running meanwhile. */
+export interface CarriedStackState {
+  status: Record<string, ServiceStatus>;
+  /** Services whose workflow has started and not finished. */
+  running: string[];
+  waitingSince: Record<string, number>;
+  launchedAt: Record<string, number>;
 }
 
 export async function stackWorkflow(input: StackWorkflowInput): Promise<StackStatus> {
@@ -52,13 +65,18 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   let deps = dependencyMap(stack);
   let dependents = dependentsMap(deps);
   const stackDir = `${stack.home}/${stack.name}`;
-  const status: Record<string, ServiceStatus> = {};
-  const launched = new Set<string>();
+  const carried = input.carried;
+  const status: Record<string, ServiceStatus> = carried?.status ?? {};
+  /** Services whose workflow was started (or is being started) in this stack and has not been forgotten. */
+  const launched = new Set<string>(carried?.running);
+  /** Launched services whose workflow has started: they can be signalled. */
+  const started = new Set<string>(carried?.running);
   const finished = new Set<string>();
   const stopSent = new Set<string>();
-  const children = new Map<string, ChildWorkflowHandle<typeof serviceWorkflow>>();
-  const waitingSince = new Map<string, number>();
-  const launchedAt = new Map<string, number>();
+  const waitingSince = new Map(Object.entries(carried?.waitingSince ?? {}));
+  const launchedAt = new Map(Object.entries(carried?.launchedAt ?? {}));
+  // By id, not by child handle: after a continue-as-new the service workflows are no longer children.
+  const serviceHandle = (name: string) => getExternalWorkflowHandle(serviceWorkflowId(stack.name, name));
   let phase: StackPhase = 'running';
   /** Bumped on every change a waiting condition may care about. */
   let version = 0;
@@ -83,8 +101,16 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     return added;
   }
 
+  /** Bumped per launch, so the result of a service's earlier run cannot settle its current one. */
+  const launches = new Map<string, number>();
+
   function launch(name: string): void {
     const spec = stack.services[name];
+    const launchNumber = (launches.get(name) ?? 0) + 1;
+    launches.set(name, launchNumber);
+    const settleThisRun = (outcome: ServiceOutcome) => {
+      if (launches.get(name) === launchNumber) settle(name, outcome);
+    };
     launched.add(name);
     launchedAt.set(name, Date.now());
     status[name].state = 'starting';
@@ -109,18 +135,18 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       typedSearchAttributes: [{ key: stackNameKey, value: stack.name }],
     }).then(
       (handle) => {
-        children.set(name, handle);
+        started.add(name);
         changed();
-        handle.result().then(
-          (outcome) => settle(name, outcome),
-          (err: Error) => settle(name, { state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
+        handle.result().then(settleThisRun, (err: Error) =>
+          settleThisRun({ state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
         );
       },
-      (err: Error) => settle(name, { state: 'failed', restarts: 0, lastExit: null, error: `could not start its workflow: ${err.message}` }),
+      (err: Error) => settleThisRun({ state: 'failed', restarts: 0, lastExit: null, error: `could not start its workflow: ${err.message}` }),
     );
   }
 
   function settle(name: string, outcome: ServiceOutcome): void {
+    if (finished.has(name) || !launched.has(name)) return;
     finished.add(name);
     Object.assign(status[name], {
       state: outcome.state,
@@ -137,7 +163,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     launched.delete(name);
     finished.delete(name);
     stopSent.delete(name);
-    children.delete(name);
+    started.delete(name);
     const before = status[name];
     status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
     waitingSince.set(name, Date.now());
@@ -209,12 +235,11 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       const seen = version;
       for (const name of targets) {
         if (finished.has(name) || stopSent.has(name)) continue;
-        const handle = children.get(name);
-        if (!handle) continue;
+        if (!started.has(name)) continue;
         if ((dependents[name] ?? []).some((d) => inTargets.has(d) && !finished.has(d))) continue;
         stopSent.add(name);
         status[name].state = 'stopping';
-        handle.signal(stopServiceSignal, { reason }).catch(() => {
+        serviceHandle(name).signal(stopServiceSignal, { reason }).catch(() => {
           // Already completed: its result settles it.
         });
       }
@@ -240,10 +265,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     if (finished.has(service)) {
       relaunchLater(service);
     } else {
-      await condition(() => children.has(service) || finished.has(service));
+      await condition(() => started.has(service) || finished.has(service));
       status[service].state = 'restarting';
       changed();
-      children.get(service)?.signal(restartNowSignal).catch(() => undefined);
+      serviceHandle(service).signal(restartNowSignal).catch(() => undefined);
     }
     await condition(() => {
       const s = status[service];
@@ -265,7 +290,18 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   setHandler(serviceReportSignal, (report: ServiceReport) => {
     const current = status[report.service];
     if (!current || finished.has(report.service) || !launched.has(report.service)) return;
-    const { service: _service, ...fields } = report;
+    const { service: name, ...fields } = report;
+    // A service workflow's last report says how it ended, which a later run of this workflow
+    // (after continue-as-new) learns from nothing else.
+    if (report.state === 'stopped' || report.state === 'failed' || report.state === 'completed') {
+      settle(name, {
+        state: report.state,
+        restarts: report.restarts ?? current.restarts,
+        lastExit: report.lastExit ?? null,
+        error: report.error ?? null,
+      });
+      return;
+    }
     Object.assign(current, fields);
     changed();
   });
@@ -290,8 +326,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
 
   function forget(name: string): void {
-    for (const set of [launched, finished, stopSent]) set.delete(name);
-    for (const map of [children, waitingSince, launchedAt]) map.delete(name);
+    for (const set of [launched, started, finished, stopSent]) set.delete(name);
+    for (const map of [waitingSince, launchedAt]) map.delete(name);
     delete status[name];
     changed();
   }
@@ -330,9 +366,23 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     },
   );
 
-  want(input.services.length ? input.services : Object.keys(stack.services));
+  if (!carried) want(input.services.length ? input.services : Object.keys(stack.services));
 
   while (phase === 'running') {
+    if (historyIsLong(input.tuning)) {
+      // Only between starts: a child whose start is in flight would be lost to the next run.
+      await condition(() => allHandlersFinished() && [...launched].every((n) => started.has(n) || finished.has(n)));
+      if (phase === 'running') {
+        armDeadline(undefined);
+        const running = [...launched].filter((n) => !finished.has(n));
+        return continueAsNew<typeof stackWorkflow>({
+          ...input,
+          stack,
+          carried: { status, running, waitingSince: Object.fromEntries(waitingSince), launchedAt: Object.fromEntries(launchedAt) },
+        });
+      }
+      continue;
+    }
     const seen = version;
     armDeadline(startWhatIsReady());
     setCurrentDetails(statusTable(snapshot()));
@@ -351,7 +401,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     for (const name of stuck) {
       status[name].error = `still stopping when the ${reason}: killed`;
       stopSent.add(name);
-      children.get(name)?.signal(stopServiceSignal, { reason, force: true }).catch(() => undefined);
+      if (started.has(name)) serviceHandle(name).signal(stopServiceSignal, { reason, force: true }).catch(() => undefined);
     }
     changed();
   }

@@ -92,7 +92,7 @@ describe('restartService', () => {
 });
 
 describe('continue-as-new', () => {
-  test('a restarting service continues as new past its history limit and keeps counting', async () => {
+  test('service and stack workflows continue as new past their history limit and keep counting', async () => {
     const { spec } = await fixtureStack(world, {
       flappy: { extra: { restart: { policy: 'always', max_restarts: 100, backoff: { initial: '10ms', max: '10ms' } } } },
     });
@@ -109,8 +109,12 @@ describe('continue-as-new', () => {
     const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
     expect(firstRunId).toEqual(expect.any(String));
     expect(description.runId).not.toBe(firstRunId);
+    // The stack workflow, with its many reports, continued as new too, and still drains.
+    const stackRun = (await world.stacks.handle(spec.name).describe()).raw.workflowExecutionInfo;
+    expect(stackRun?.execution?.runId).not.toBe(stackRun?.firstRunId);
     const final = await world.stacks.shutdown(spec.name, 'test');
     expect(final?.services.flappy.state).toBe('stopped');
+    expect(final?.services.flappy.restarts).toBe(4);
     expect(await stackProcesses(spec.name)).toEqual([]);
   });
 });
