@@ -99,7 +99,8 @@ export function createActivities() {
     async superviseService({ stackDir, spec, pid }: ProcessInput): Promise<SupervisionResult> {
       const manager = managerFor(stackDir);
       const record = await readRecord(stackDir, spec.name);
-      if (!record || record.pid !== pid || !manager.isAlive(record)) {
+      // A process that already ended still reports its exit code when this worker spawned it.
+      if (!record || record.pid !== pid) {
         return { reason: 'exit', exit: null, detail: `${spec.name}: process ${pid} is gone` };
       }
       return withHeartbeats({ pid }, async (signal) => {

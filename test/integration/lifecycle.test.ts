@@ -44,6 +44,7 @@ describe('a stack of fixture services', () => {
     // Every service starts only after its dependencies met their condition...
     expect(spawn('api')).toBeGreaterThanOrEqual(ready('db'));
     expect(spawn('api')).toBeGreaterThanOrEqual(firstTime(events, 'migrate', 'exit'));
+    expect(events.filter((e) => e.service === 'migrate' && e.event === 'spawn')).toHaveLength(1);
     expect(spawn('worker')).toBeGreaterThanOrEqual(Math.max(ready('db'), ready('cache')));
     expect(spawn('gateway')).toBeGreaterThanOrEqual(Math.max(ready('api'), ready('worker')));
     // ...and independent services overlap instead of waiting for each other.
