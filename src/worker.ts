@@ -25,6 +25,9 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     namespace,
     taskQueue,
     workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
+    // After a worker dies, its cached workflows wait this long on its sticky queue (default 10 s)
+    // before another worker takes them: the floor of every recovery.
+    stickyQueueScheduleToStartTimeout: '2s',
   });
   const activities = await Worker.create({
     connection,

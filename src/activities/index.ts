@@ -8,6 +8,7 @@ import type { ProbeContext } from '../health/probes.js';
 import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
+import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import {
 
@@ -104,6 +105,12 @@ export function createActivities() {
         return { reason: 'exit', exit: null, detail: `${spec.name}: process ${pid} is gone` };
       }
       return withHeartbeats({ pid }, async (signal) => {
+        const rotation = setInterval(() => {
+          rotateIfLarger(record.logFile, LOG_ROTATION_DEFAULTS.maxBytes, LOG_ROTATION_DEFAULTS.keep).catch(() => {
+            // A failed rotation only leaves the file larger; supervision goes on.
+          });
+        }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
+        signal.addEventListener('abort', () => clearInterval(rotation));
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );
@@ -134,7 +141,15 @@ export function createActivities() {
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
   if (!record) return { exit: null, escalated: false };
-  return manager.stop(record, settings);
+  // Heartbeats, but a stop once begun is finished whatever the workflow says meanwhile.
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat({ pid: record.pid }), HEARTBEAT_EVERY_MS);
+  ctx.heartbeat({ pid: record.pid });
+  try {
+    return await manager.stop(record, settings);
+  } finally {
+    clearInterval(beat);
+  }
 }
 
 /** What the probes need to know of this run: its own log lines, its identity, its environment. */

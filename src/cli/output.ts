@@ -15,6 +15,59 @@ export const red = (text: string) => paint(31, text);
 export const green = (text: string) => paint(32, text);
 export const yellow = (text: string) => paint(33, text);
 
+export interface Colors {
+  enabled: boolean;
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+/** The colour functions with colour decided by the caller, for pure renderers (the view models). */
+export function colors(enabled: boolean): Colors {
+  const as = (code: number) => (text: string) => paint(code, text, enabled);
+  return { enabled, bold: as(1), dim: as(2), red: as(31), green: as(32), yellow: as(33), cyan: as(36) };
+}
+
+// SGR sequences (colours) and the few cursor sequences the live view writes.
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** The width of `text` on a terminal: its characters without escape sequences. */
+export function visibleLength(text: string): number {
+  return [...text.replace(ANSI, '')].length;
+}
+
+/** `text` cut to `width` visible characters, escape sequences kept (and colour reset when cut). */
+export function truncateVisible(text: string, width: number): string {
+  if (visibleLength(text) <= width) return text;
+  let out = '';
+  let shown = 0;
+  let coloured = false;
+  for (let i = 0; i < text.length; ) {
+    ANSI.lastIndex = i;
+    const escape = text.startsWith('\x1b[', i) ? ANSI.exec(text) : null;
+    if (escape && escape.index === i) {
+      out += escape[0];
+      coloured = escape[0] !== '\x1b[0m';
+      i += escape[0].length;
+      continue;
+    }
+    const char = String.fromCodePoint(text.codePointAt(i)!);
+    if (shown >= width) break;
+    out += char;
+    shown++;
+    i += char.length;
+  }
+  return coloured ? out + '\x1b[0m' : out;
+}
+
+/** `text` padded with spaces to `width` visible characters. */
+export function padVisible(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - visibleLength(text)));
+}
+
 /** `name |` prefixes padded to the longest name, each service in its own colour. */
 export function prefixer(names: string[]): (name: string) => string {
   const width = Math.max(0, ...names.map((n) => n.length));

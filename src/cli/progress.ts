@@ -8,13 +8,17 @@ export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceSt
 
 const POLL_MS = 50;
 
-/** Polls `status` and reports each service's state changes; resolves once `services` have settled. */
+/**
+ * Polls `status` and reports each service's state changes; resolves once `services` have settled.
+ * `onStatus` sees every answer (the live view redraws its clock from them).
+ */
 export async function watchUntilSettled(
   stacks: StackClient,
   stack: string,
   services: string[],
   onChange: ServiceChange,
   signal?: AbortSignal,
+  onStatus?: (status: StackStatus) => void,
 ): Promise<StackStatus> {
   const seen = new Map<string, ServiceStatus>();
   for (;;) {
@@ -25,6 +29,7 @@ export async function watchUntilSettled(
       if (!before || before.state !== current.state || before.restarts !== current.restarts) onChange(name, current, before);
       seen.set(name, current);
     }
+    onStatus?.(status);
     const watched = services.map((s) => status.services[s]).filter((s): s is ServiceStatus => s !== undefined);
     if (watched.length === services.length && isSettled(watched)) return status;
     await sleep(POLL_MS);

@@ -1,11 +1,11 @@
 // What a command needs from Temporal: a reachable server (the embedded one by default), a client,
 // and the task queue; plus the background worker that `up -d` leaves behind.
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { StackClient } from '../client.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
 import { createStackflowWorker } from '../worker.js';
@@ -94,10 +94,19 @@ export interface InProcessWorker {
 
 /**
  * A worker inside this CLI process (foreground `up`, or `down` when no worker runs). It ignores
- * Ctrl-C: the command drains the stack first, which needs the worker, then stops it.
+ * Ctrl-C: the command drains the stack first, which needs the worker, then stops it. It logs to
+ * `<home>/worker.log`, like the background worker.
  */
-export async function startInProcessWorker(session: Session): Promise<InProcessWorker> {
-  Runtime.install({ shutdownSignals: [] });
+export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
+  await mkdir(home, { recursive: true });
+  const logFile = join(home, 'worker.log');
+  Runtime.install({
+    shutdownSignals: [],
+    // The terminal belongs to the progress view and the services' logs.
+    logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
+      appendFileSync(logFile, `${new Date().toISOString()} [${level}] ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
+    ),
+  });
   const connection = await connectWorkerConnection({ address: session.address });
   const worker = await createStackflowWorker({
     connection,

@@ -1,6 +1,6 @@
 import { execa, type Result } from 'execa';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
@@ -102,8 +102,14 @@ export class ProcessManager {
    */
   async stop(record: ProcessRecord, settings: ShutdownSettings): Promise<StopResult> {
     if (!isSameProcess(record)) {
+      const leftovers = await killLeftovers(record);
+      const exit = (await ownChildren.get(identity(record))?.exit) ?? null;
       await this.forget(record);
-      return { exit: null, escalated: false };
+      return { exit, escalated: leftovers > 0 };
+    }
+    // The pid is ours; its group must be too before the whole group is signalled.
+    if (readStat(record.pid)?.pgid !== record.pgid) {
+      throw new Error(`${record.service}: process ${record.pid} left process group ${record.pgid}; not signalling that group`);
     }
     signalGroup(record.pgid, settings.signal);
     let escalated = false;
@@ -135,7 +141,8 @@ export class ProcessManager {
     }
     try {
       let position = (await file.stat()).size;
-      const start = Math.min(sinceOffset, position);
+      // A file shorter than the offset was rotated (truncated) since: all of it is this run's.
+      const start = sinceOffset > position ? 0 : sinceOffset;
       const chunks: Buffer[] = [];
       let newlines = 0;
       // One newline more than lines wanted: the first line read must be complete.
@@ -252,6 +259,32 @@ export class ProcessManager {
   private async forget(record: ProcessRecord): Promise<void> {
     ownChildren.delete(identity(record));
     await removeRecord(this.stackDir, record);
+  }
+}
+
+/**
+ * The leader is gone (a crash), but what it started in its group may live on. Only members that
+ * provably belong to this service are killed: started after the leader, with the service's name in
+ * the environment they inherited from it.
+ */
+async function killLeftovers(record: ProcessRecord): Promise<number> {
+  const marker = `STACKFLOW_SERVICE=${record.service.split('#')[0]}`;
+  const leftovers = (await groupMembers(record.pgid)).filter((m) => m.startTime >= record.startTime && environOf(m.pid).includes(marker));
+  for (const member of leftovers) {
+    try {
+      process.kill(member.pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return leftovers.length;
+}
+
+function environOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return [];
   }
 }
 

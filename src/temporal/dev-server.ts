@@ -58,6 +58,9 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    // Timers otherwise fire up to a second late: restart back-offs are often shorter than that.
+    '--dynamic-config-value',
+    'history.timerProcessorMaxTimeShift="10ms"',
     '--log-level',
     'warn',
     ...(opts.extraArgs ?? []),

@@ -152,7 +152,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       { stackDir, spec },
     ]);
     const stopped = await activities.stopService.executeWithOptions(
-      { ...stopOptions(spec), summary: `stop ${name}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
+      { ...stopOptions(input), summary: `stop ${name}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
       [{ stackDir, spec }],
     );
     return stopped.exit;
@@ -179,7 +179,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     if (result.kind === 'ended') lastExit = result.exit;
     // Whatever ended the attempt, the process group is cleaned up before anything else happens.
     const stoppedExit = await stopProcess();
-    if (result.kind === 'interrupted') lastExit = stoppedExit ?? lastExit;
+    if (result.kind !== 'ended') lastExit = stoppedExit ?? lastExit;
     if (stopRequested) return await finish({ state: 'stopped', error: null });
 
     if (result.kind === 'interrupted') {
@@ -251,8 +251,9 @@ function superviseOptions(input: ServiceWorkflowInput): ActivityOptions {
   };
 }
 
-function stopOptions(spec: ServiceSpec): ActivityOptions {
-  return { ...SHORT, startToCloseTimeout: spec.shutdown.timeoutMs + 30_000 };
+function stopOptions(input: ServiceWorkflowInput): ActivityOptions {
+  // With a heartbeat timeout, a stop whose worker died is retried by the next worker within seconds.
+  return { ...SHORT, startToCloseTimeout: input.spec.shutdown.timeoutMs + 30_000, heartbeatTimeout: input.tuning.heartbeatTimeoutMs };
 }
 
 export function describeProbe(spec: ServiceSpec): string {

@@ -19,12 +19,13 @@ afterEach(async () => {
 });
 
 describe('devServerArgs', () => {
-  test('headless, in memory, with the StackName attribute and updates enabled', () => {
+  test('headless, in memory, with the StackName attribute, updates enabled and prompt timers', () => {
     expect(devServerArgs({ port: 7300, extraArgs: ['--namespace', 'x'] })).toEqual([
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', '7300', '--headless',
       '--search-attribute', 'StackName=Keyword',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+      '--dynamic-config-value', 'history.timerProcessorMaxTimeShift="10ms"',
       '--log-level', 'warn', '--namespace', 'x',
     ]);
   });

@@ -25,7 +25,7 @@ export async function down(options: DownOptions): Promise<number> {
   try {
     const started = Date.now();
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
-    const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session);
+    const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
     const final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
     await worker?.stop();
     if (final) say(green(`stack ${spec.name} stopped in ${formatDuration(Date.now() - started)}`));

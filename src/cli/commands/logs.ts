@@ -1,6 +1,7 @@
-// `stackflow logs [service...] [-f] [-n N]`: the service log files with `name |` prefixes.
+// `stackflow logs [service...] [-f] [-n N] [--since T]`: the service log files (rotated ones
+// included, oldest first) with `name |` prefixes.
 import { EXIT } from '../errors.js';
-import { printLogs } from '../log-tail.js';
+import { parseSince, printLogs } from '../log-tail.js';
 import { loadStackOrExit, requireKnownServices, stackDir } from '../stack-file.js';
 import { CliError } from '../errors.js';
 
@@ -8,6 +9,7 @@ export interface LogsOptions {
   config: string;
   follow?: boolean;
   lines?: string;
+  since?: string;
 }
 
 export async function logs(services: string[], options: LogsOptions): Promise<number> {
@@ -17,9 +19,16 @@ export async function logs(services: string[], options: LogsOptions): Promise<nu
   if (lines !== null && (!Number.isInteger(lines) || lines < 0)) {
     throw new CliError(`-n: expected a whole number of lines, got "${options.lines}"`, EXIT.usage);
   }
+  const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
+  if (options.since !== undefined && since === undefined) {
+    throw new CliError(
+      `--since: expected a duration (e.g. 90s, 5m, 1h30m) or a date/time (e.g. 2025-06-01T12:00:00Z), got "${options.since}"`,
+      EXIT.usage,
+    );
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const names = services.length ? services : Object.keys(loaded.spec.services);
-  await printLogs(stackDir(loaded), names, { lines, follow: Boolean(options.follow), signal: controller.signal });
+  await printLogs(stackDir(loaded), names, { lines, since, follow: Boolean(options.follow), signal: controller.signal });
   return EXIT.ok;
 }

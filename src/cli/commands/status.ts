@@ -1,43 +1,108 @@
-// `stackflow status [--json]`: the `status` query, with CPU and memory read here from /proc.
-import { cpuPercent, sampleGroup } from '../../process/proc.js';
+// `stackflow status [--json] [--watch [--interval 1s]]`: the `status` query, with CPU and memory
+// read here from /proc (per service process group).
+import { cpuPercent, sampleGroup, type GroupSample } from '../../process/proc.js';
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT } from '../errors.js';
-import { formatBytes, formatDuration, table } from '../output.js';
-import { openSession } from '../session.js';
+import { parseDuration } from '../../config/index.js';
+import { CliError, EXIT } from '../errors.js';
+import { dim, formatBytes, formatDuration, table } from '../output.js';
+import { openSession, type Session } from '../session.js';
 import { loadStackOrExit } from '../stack-file.js';
+import { InPlace, isLiveTerminal } from '../view/redraw.js';
 
 export interface StatusOptions {
   config: string;
   json?: boolean;
+  watch?: boolean;
+  interval?: string;
 }
 
 const CPU_SAMPLE_MS = 200;
+const MIN_INTERVAL_MS = 250;
 
 export async function status(options: StatusOptions): Promise<number> {
   const { spec } = await loadStackOrExit(options.config);
+  const interval = parseDuration(options.interval ?? '1s');
+  if (interval === undefined || interval < MIN_INTERVAL_MS) {
+    throw new CliError(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`, EXIT.usage);
+  }
   const session = await openSession(spec.home, (line) => console.error(line));
-  let current: StackStatus;
+  const sampler = new ResourceSampler();
+  if (!options.watch) {
+    let current: StackStatus;
+    try {
+      current = await query(session, spec.name);
+    } finally {
+      await session.close();
+    }
+    await sampler.apply(current);
+    console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
+    return EXIT.ok;
+  }
+
+  // --watch: until Ctrl-C (or SIGTERM). On a terminal the table is redrawn in place; elsewhere each
+  // refresh is printed after the last, and with --json each is one line (JSON Lines).
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  const live = !options.json && isLiveTerminal(process.stdout);
+  const screen = new InPlace(process.stdout);
   try {
-    current = (await session.stacks.status(spec.name)) ?? { stack: spec.name, state: 'stopped', services: {} };
+    while (!stop.signal.aborted) {
+      const began = Date.now();
+      let text: string;
+      try {
+        const current = await query(session, spec.name);
+        await sampler.apply(current);
+        if (options.json) process.stdout.write(JSON.stringify(current) + '\n');
+        text = render(current);
+      } catch (err) {
+        // A query that fails (server restarting, no worker) is shown, and retried at the next refresh.
+        text = `stack ${spec.name}: status unavailable: ${err instanceof Error ? err.message : String(err)}`;
+        if (options.json) console.error(text);
+      }
+      if (live) screen.draw([...text.split('\n'), dim(`every ${formatDuration(interval)} · ${new Date().toLocaleTimeString()} · Ctrl-C to quit`)]);
+      else if (!options.json) process.stdout.write(`${new Date().toISOString()}\n${text}\n\n`);
+      await sleep(Math.max(0, interval - (Date.now() - began)), undefined, { signal: stop.signal }).catch(() => undefined);
+    }
   } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
     await session.close();
   }
-  await addResourceUsage(current);
-  console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
   return EXIT.ok;
 }
 
-/** CPU % over a short window and RSS, per service process group, for processes on this host. */
-async function addResourceUsage(current: StackStatus): Promise<void> {
-  const live = Object.values(current.services).filter((s): s is ServiceStatus & { pid: number } => s.pid !== null);
-  const before = await Promise.all(live.map((s) => sampleGroup(s.pid)));
-  if (live.length) await sleep(CPU_SAMPLE_MS);
-  const after = await Promise.all(live.map((s) => sampleGroup(s.pid)));
-  live.forEach((s, i) => {
-    s.cpuPercent = Math.round(cpuPercent(before[i], after[i]) * 10) / 10;
-    s.memoryBytes = after[i].rssBytes;
-  });
+async function query(session: Session, stack: string): Promise<StackStatus> {
+  return (await session.stacks.status(stack)) ?? { stack, state: 'stopped', services: {} };
+}
+
+/**
+ * CPU % and RSS per service process group, for processes on this host. The first reading of a
+ * group samples it twice over a short window; later ones (with --watch) measure CPU over the whole
+ * time since the previous reading.
+ */
+class ResourceSampler {
+  private last = new Map<number, GroupSample>();
+
+  async apply(current: StackStatus): Promise<void> {
+    const live = Object.values(current.services).filter((s): s is ServiceStatus & { pid: number } => s.pid !== null);
+    const fresh = live.filter((s) => !this.last.has(s.pid));
+    if (fresh.length) {
+      const first = await Promise.all(fresh.map((s) => sampleGroup(s.pid)));
+      fresh.forEach((s, i) => this.last.set(s.pid, first[i]!));
+      await sleep(CPU_SAMPLE_MS);
+    }
+    const after = await Promise.all(live.map((s) => sampleGroup(s.pid)));
+    const next = new Map<number, GroupSample>();
+    live.forEach((s, i) => {
+      s.cpuPercent = Math.round(cpuPercent(this.last.get(s.pid)!, after[i]!) * 10) / 10;
+      s.memoryBytes = after[i]!.rssBytes;
+      next.set(s.pid, after[i]!);
+    });
+    this.last = next;
+  }
 }
 
 function render(current: StackStatus): string {

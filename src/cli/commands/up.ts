@@ -3,11 +3,10 @@
 import { preflight, formatProblem } from '../../config/index.js';
 import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
-import type { ServiceStatus } from '../../model.js';
 import { stackWorkflowId } from '../../workflows/definitions.js';
 import { CliError, EXIT } from '../errors.js';
-import { fileSize, logFile, printLogs } from '../log-tail.js';
-import { bold, dim, formatDuration, green, red, yellow } from '../output.js';
+import { logPositions, printLogs } from '../log-tail.js';
+import { bold, dim, formatDuration, green, red, useColor, yellow } from '../output.js';
 import { unhealthyServices, watchUntilSettled } from '../progress.js';
 import {
   ensureBackgroundWorker,
@@ -19,6 +18,8 @@ import {
 } from '../session.js';
 import { loadStackOrExit, requireKnownServices, stackDir } from '../stack-file.js';
 import { drainStack } from './down.js';
+import { StartupView } from '../view/live.js';
+import { buildTimeline, renderTimeline } from '../view/timeline.js';
 
 export interface UpOptions {
   config: string;
@@ -44,25 +45,30 @@ export async function up(services: string[], options: UpOptions): Promise<number
     if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
 
     const worker = options.detach ? await backgroundWorker(spec.home, session) : await foregroundWorker(spec.home, session);
-    const logOffsets = new Map(await Promise.all(targets.map(async (t) => [t, await fileSize(logFile(stackDir(loaded), t))] as const)));
+    const logOffsets = await logPositions(stackDir(loaded), targets);
     const started = Date.now();
     const { started: fresh } = await session.stacks.start(spec, services.length ? targets : []);
     say(`${fresh ? 'starting' : 'attaching to'} stack ${bold(spec.name)}: ${targets.length} service(s)`);
 
     // Ctrl-C during startup drains too: pending starts are cancelled by the workflow.
     const interrupted = options.detach ? undefined : interruption();
-    const settled = await watchUntilSettled(session.stacks, spec.name, targets, printChange(started), interrupted?.signal).catch(
-      (err: unknown) => {
+    // One line per service: redrawn in place on a terminal, one plain line per change elsewhere.
+    const deps = dependencyMap(spec);
+    const view = new StartupView({ stream: process.stdout, services: targets, deps, upStartedAt: started });
+    view.start();
+    const settled = await watchUntilSettled(session.stacks, spec.name, targets, () => undefined, interrupted?.signal, (s) => view.update(s))
+      .catch((err: unknown) => {
         if (interrupted?.signal.aborted) return null;
         throw err;
-      },
-    );
+      })
+      .finally(() => view.finish());
     if (!settled) {
       say(yellow(`interrupted: draining stack ${spec.name}...`));
       await drainStack(session, spec.name, 'interrupted during startup');
       await worker?.stop();
       return EXIT.ok;
     }
+    for (const line of renderTimeline(buildTimeline(settled.services, targets, deps, started), useColor())) say(line);
     const broken = unhealthyServices(settled, targets);
     for (const [name, s] of broken) say(red(`${name}: ${s.state}: ${s.error ?? 'no reason recorded'}`));
 
@@ -77,7 +83,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
       return EXIT.failure;
     }
     say(green(`stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`) + dim(' (Ctrl-C to stop)'));
-    await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: interrupted?.signal, fromOffsets: logOffsets });
+    await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: interrupted?.signal, from: logOffsets });
     interrupted?.dispose();
     say(yellow(`draining stack ${spec.name}...`));
     await drainStack(session, spec.name, 'interrupted (Ctrl-C)');
@@ -86,16 +92,6 @@ export async function up(services: string[], options: UpOptions): Promise<number
   } finally {
     await session.close();
   }
-}
-
-function printChange(started: number) {
-  return (name: string, now: ServiceStatus) => {
-    const elapsed = dim(`+${formatDuration(Date.now() - started)}`);
-    const restarts = now.restarts ? dim(` restarts ${now.restarts}`) : '';
-    const pid = now.pid ? dim(` pid ${now.pid}`) : '';
-    const state = now.state === 'healthy' || now.state === 'completed' ? green(now.state) : now.state === 'failed' || now.state === 'blocked' ? red(now.state) : now.state;
-    say(`  ${name.padEnd(20)} ${state.padEnd(10)} ${elapsed}${pid}${restarts}`);
-  };
 }
 
 /** Aborts on the first SIGINT/SIGTERM (foreground only: with -d the signals keep their default). */
@@ -121,5 +117,5 @@ async function backgroundWorker(home: string, session: Session): Promise<InProce
 
 /** The foreground `up` runs its own worker unless a background one already serves this home. */
 async function foregroundWorker(home: string, session: Session): Promise<InProcessWorker | null> {
-  return (await hasBackgroundWorker(home)) ? null : startInProcessWorker(session);
+  return (await hasBackgroundWorker(home)) ? null : startInProcessWorker(session, home);
 }
