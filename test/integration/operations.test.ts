@@ -87,3 +87,26 @@ describe('reload (applyConfig)', () => {
     expect(await stackProcesses(spec.name)).toEqual([]);
   });
 });
+
+describe('subsets', () => {
+  test('up of some services starts them and what they need; a later up adds to the running stack', async () => {
+    const { spec, timeline } = await fixtureStack(world, {
+      db: {},
+      api: { dependsOn: { db: 'healthy' } },
+      other: {},
+    });
+    await world.stacks.start(spec, ['db', 'api']);
+    const first = await watchUntilSettled(world.stacks, spec.name, ['db', 'api'], noop);
+    expect(Object.keys(first.services).sort()).toEqual(['api', 'db']);
+
+    const { started, added } = await world.stacks.start(spec, ['other']);
+    expect(started).toBe(false);
+    expect(added).toEqual(['other']);
+    const second = await watchUntilSettled(world.stacks, spec.name, ['db', 'api', 'other'], noop);
+    expect(second.services.other.state).toBe('healthy');
+    expect(second.services.db.pid).toBe(first.services.db.pid);
+    expect((await readTimeline(timeline)).filter((e) => e.event === 'spawn')).toHaveLength(3);
+    await world.stacks.shutdown(spec.name, 'test');
+    expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+});

@@ -1,6 +1,8 @@
 // `stackflow up [service...]`: validate, make sure Temporal and a worker are there, start the stack
 // workflow (or add to it), follow the startup, then either return (-d) or show logs until Ctrl-C.
 import { preflight, formatProblem } from '../../config/index.js';
+import { planReload, type ReloadPlan } from '../../lifecycle/reload.js';
+import type { StackSpec } from '../../model.js';
 import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
 import { stackWorkflowId } from '../../workflows/definitions.js';
@@ -40,6 +42,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
     if (session.uiUrl) say(`Temporal UI: ${session.uiUrl}/namespaces/${session.namespace}/workflows/${stackWorkflowId(spec.name)}`);
     const running = await session.stacks.status(spec.name);
     const alreadyUp = running ? Object.keys(running.services) : [];
+    if (running) await suggestReload(session, spec, alreadyUp);
     const toStart = { ...spec, services: Object.fromEntries(targets.map((t) => [t, spec.services[t]])) };
     const problems = await preflight(toStart, { ignorePortsOf: alreadyUp });
     if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
@@ -118,4 +121,20 @@ async function backgroundWorker(home: string, session: Session): Promise<InProce
 /** The foreground `up` runs its own worker unless a background one already serves this home. */
 async function foregroundWorker(home: string, session: Session): Promise<InProcessWorker | null> {
   return (await hasBackgroundWorker(home)) ? null : startInProcessWorker(session, home);
+}
+
+/** `up` attaches to a running stack as it is; an edited stack file is applied by `reload` only. */
+async function suggestReload(session: Session, spec: StackSpec, running: string[]): Promise<void> {
+  const plan = planReload(await session.stacks.runningSpec(spec.name), spec, running);
+  if (plan.removed.length + plan.changed.length === 0) return;
+  say(yellow(`the stack file differs from the running stack (${describeChanges(plan)}): run \`stackflow reload\` to apply it`));
+}
+
+function describeChanges(plan: ReloadPlan): string {
+  return [
+    plan.changed.length ? `changed: ${plan.changed.join(', ')}` : '',
+    plan.removed.length ? `removed: ${plan.removed.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
