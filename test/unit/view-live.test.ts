@@ -2,24 +2,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ServiceStatus, StackStatus } from '../../src/model.js';
 import { isLiveTerminal, StartupView } from '../../src/cli/view/live.js';
+import { emptyServiceStatus } from '../../src/lifecycle/status.js';
 
 const UP = 1_750_000_000_000;
 
 function svc(state: ServiceStatus['state'], extra: Partial<ServiceStatus> = {}): ServiceStatus {
-  return {
-    state,
-    pid: null,
-    port: null,
-    host: 'local',
-    restarts: 0,
-    startedAt: null,
-    healthyAt: null,
-    lastExit: null,
-    cpuPercent: null,
-    memoryBytes: null,
-    error: null,
-    ...extra,
-  };
+  return { ...emptyServiceStatus('local', undefined), state, ...extra };
 }
 const stack = (services: Record<string, ServiceStatus>): StackStatus => ({ stack: 'demo', state: 'starting', services });
 

@@ -4,25 +4,13 @@ import type { ServiceStatus } from '../../src/model.js';
 import { elapsedText, serviceLines, type StartupViewInput } from '../../src/cli/view/service-lines.js';
 import { frame } from '../../src/cli/view/redraw.js';
 import { truncateVisible, visibleLength } from '../../src/cli/output.js';
+import { emptyServiceStatus } from '../../src/lifecycle/status.js';
 
 const UP = Date.parse('2025-06-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(UP + ms).toISOString();
 
 function svc(state: ServiceStatus['state'], extra: Partial<ServiceStatus> = {}): ServiceStatus {
-  return {
-    state,
-    pid: null,
-    port: null,
-    host: 'local',
-    restarts: 0,
-    startedAt: null,
-    healthyAt: null,
-    lastExit: null,
-    cpuPercent: null,
-    memoryBytes: null,
-    error: null,
-    ...extra,
-  };
+  return { ...emptyServiceStatus('local', undefined), state, ...extra };
 }
 
 function input(over: Partial<StartupViewInput>): StartupViewInput {
