@@ -22,7 +22,7 @@ const ALREADY_EXISTS = 6;
 
 export interface TemporalEndpoint {
   address: string;
-  /** Only known for the embedded server. */
+  /** Known for the embedded server; for a server on the default address, when its UI answers on 8233. */
   uiUrl: string | null;
   /** True when the server is the dev server stackflow started under this STACKFLOW_HOME. */
   embedded: boolean;
@@ -115,7 +115,9 @@ export async function ensureTemporal(opts: EnsureTemporalOptions): Promise<Tempo
   const embedded = (record: EmbeddedRecord): TemporalEndpoint => ({ address, uiUrl: record.uiUrl, embedded: true });
   if (await reachable()) {
     const record = await liveRecord(opts.home);
-    return record === null ? foreign() : embedded(record);
+    if (record !== null) return embedded(record);
+    // Another home's embedded server (or the user's own dev server): its UI is usually beside it.
+    return { ...(await foreign()), uiUrl: (await webUiAnswers(DEFAULT_UI_URL)) ? DEFAULT_UI_URL : null };
   }
 
   return withFileLock(
@@ -164,6 +166,16 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
       `stackflow could not start a local Temporal dev server: ${(err as Error).message}`,
       { cause: err },
     );
+  }
+}
+
+const DEFAULT_UI_URL = `http://127.0.0.1:${EMBEDDED_UI_PORT}`;
+
+async function webUiAnswers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(REACHABLE_TIMEOUT_MS) })).ok;
+  } catch {
+    return false;
   }
 }
 

@@ -23,13 +23,11 @@ export async function down(options: DownOptions): Promise<number> {
   }
   const session = await openSession(spec.home, say);
   try {
-    const started = Date.now();
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
     const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
     const final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
     await worker?.stop();
-    if (final) say(green(`stack ${spec.name} stopped in ${formatDuration(Date.now() - started)}`));
-    else say(dim(`stack ${spec.name} is not running`));
+    if (!final) say(dim(`stack ${spec.name} is not running`));
     if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
   } finally {
     await session.close();
@@ -39,9 +37,11 @@ export async function down(options: DownOptions): Promise<number> {
 }
 
 export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
+  const started = Date.now();
   const final = await session.stacks.shutdown(stack, reason, budgetMs);
   for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(`${name}: ${s.state}: ${s.error ?? ''}`));
   }
+  if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
   return final;
 }
