@@ -127,10 +127,11 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
           [{ stackDir, spec, pid: spawned.pid }],
         );
         if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
+        // Dependents wait for this report: it leaves with the registration, not after it.
+        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
         await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
           { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
         ]);
-        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],
