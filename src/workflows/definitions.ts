@@ -57,6 +57,8 @@ export const startServicesUpdate = defineUpdate<string[], [StartServicesRequest]
 /** What a service workflow tells its stack workflow whenever its state changes. */
 export interface ServiceReport {
   service: string;
+  /** Counts up per service workflow (across its continue-as-new): a late, older report is ignored. */
+  seq: number;
   state: ServiceState;
   pid?: number | null;
   restarts?: number;

@@ -48,6 +48,8 @@ export interface CarriedState {
   restartTimes: number[];
   lastExit: ExitInfo | null;
   phase: 'starting' | 'restarting';
+  /** The last report's sequence number. */
+  reportSeq?: number;
 }
 
 export interface ServiceWorkflowInput {
@@ -82,6 +84,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   let restartRequested = false;
   let attemptScope: CancellationScope | undefined;
   const restartTimes = [...input.carried.restartTimes];
+  let reportSeq = input.carried.reportSeq ?? 0;
   let { restarts, lastExit } = input.carried;
 
   setHandler(
@@ -104,9 +107,10 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   });
 
   /** Resolves once the stack workflow has the report; only the last one is awaited. */
-  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state'> = {}): Promise<void> {
+  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state' | 'seq'> = {}): Promise<void> {
     setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
-    return parent.signal(serviceReportSignal, { service: name, state, restarts, ...fields }).catch(() => {
+    reportSeq++;
+    return parent.signal(serviceReportSignal, { service: name, seq: reportSeq, state, restarts, ...fields }).catch(() => {
       // The stack workflow may already be gone (terminated by hand); the service goes on regardless.
     });
   }
@@ -115,7 +119,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     attemptScope = new CancellationScope();
     try {
       return await attemptScope.run(async () => {
-        void report(starting, { pid: null });
+        // No report before the spawn: the stack workflow marks a launch or a restart itself.
         const { workflowId, runId } = workflowInfo();
         const spawned = await activities.spawnService.executeWithOptions(
           { ...SHORT, summary: `spawn ${name}: ${spec.command.join(' ')}` },
@@ -127,11 +131,11 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
           [{ stackDir, spec, pid: spawned.pid }],
         );
         if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
-        // Dependents wait for this report: it leaves with the registration, not after it.
-        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
         await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
           { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
         ]);
+        // After the registration: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
+        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],
@@ -173,7 +177,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       // Between attempts nothing runs, so the next run starts exactly where this one stands.
       await condition(allHandlersFinished);
       if (stopRequested) continue;
-      return continueAsNew<typeof serviceWorkflow>({ ...input, carried: { restarts, restartTimes, lastExit, phase } });
+      return continueAsNew<typeof serviceWorkflow>({ ...input, carried: { restarts, restartTimes, lastExit, phase, reportSeq } });
     }
     restartRequested = false;
     const result = await attempt(phase);

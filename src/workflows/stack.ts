@@ -58,6 +58,7 @@ export interface CarriedStackState {
   running: string[];
   waitingSince: Record<string, number>;
   launchedAt: Record<string, number>;
+  lastReport: Record<string, number>;
 }
 
 export async function stackWorkflow(input: StackWorkflowInput): Promise<StackStatus> {
@@ -75,6 +76,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   const stopSent = new Set<string>();
   const waitingSince = new Map(Object.entries(carried?.waitingSince ?? {}));
   const launchedAt = new Map(Object.entries(carried?.launchedAt ?? {}));
+  /** Per service, the sequence number of the last report applied (of its current launch). */
+  const lastReport = new Map(Object.entries(carried?.lastReport ?? {}));
   // By id, not by child handle: after a continue-as-new the service workflows are no longer children.
   const serviceHandle = (name: string) => getExternalWorkflowHandle(serviceWorkflowId(stack.name, name));
   let phase: StackPhase = 'running';
@@ -164,6 +167,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     finished.delete(name);
     stopSent.delete(name);
     started.delete(name);
+    lastReport.delete(name);
     const before = status[name];
     status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
     waitingSince.set(name, Date.now());
@@ -212,16 +216,22 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     return nextDeadline;
   }
 
-  /** One durable timer for the earliest dependency deadline, replaced when that deadline moves. */
+  /** One durable timer for the earliest dependency deadline, replaced only by a sooner one. */
   let deadlineTimer: { at: number; scope: CancellationScope } | undefined;
   function armDeadline(at: number | undefined): void {
-    if (deadlineTimer?.at === at) return;
+    // A timer that fires early only wakes the loop, which re-arms it: replace it only for a sooner deadline.
+    if (at !== undefined && deadlineTimer !== undefined && deadlineTimer.at <= at) return;
+    if (at === deadlineTimer?.at) return;
     deadlineTimer?.scope.cancel();
     deadlineTimer = undefined;
     if (at === undefined) return;
     const scope = new CancellationScope();
-    deadlineTimer = { at, scope };
-    scope.run(() => sleep(Math.max(1, at - Date.now()), { summary: 'dependency wait deadline' })).then(changed, () => undefined);
+    const timer = { at, scope };
+    deadlineTimer = timer;
+    scope.run(() => sleep(Math.max(1, at - Date.now()), { summary: 'dependency wait deadline' })).then(() => {
+      if (deadlineTimer === timer) deadlineTimer = undefined;
+      changed();
+    }, () => undefined);
   }
 
   /**
@@ -290,7 +300,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   setHandler(serviceReportSignal, (report: ServiceReport) => {
     const current = status[report.service];
     if (!current || finished.has(report.service) || !launched.has(report.service)) return;
-    const { service: name, ...fields } = report;
+    // Reports can overtake each other (around a continue-as-new of either workflow).
+    if (report.seq <= (lastReport.get(report.service) ?? 0)) return;
+    lastReport.set(report.service, report.seq);
+    const { service: name, seq: _seq, ...fields } = report;
     // A service workflow's last report says how it ended, which a later run of this workflow
     // (after continue-as-new) learns from nothing else.
     if (report.state === 'stopped' || report.state === 'failed' || report.state === 'completed') {
@@ -327,7 +340,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
 
   function forget(name: string): void {
     for (const set of [launched, started, finished, stopSent]) set.delete(name);
-    for (const map of [waitingSince, launchedAt]) map.delete(name);
+    for (const map of [waitingSince, launchedAt, lastReport]) map.delete(name);
     delete status[name];
     changed();
   }
@@ -378,7 +391,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         return continueAsNew<typeof stackWorkflow>({
           ...input,
           stack,
-          carried: { status, running, waitingSince: Object.fromEntries(waitingSince), launchedAt: Object.fromEntries(launchedAt) },
+          carried: {
+            status,
+            running,
+            waitingSince: Object.fromEntries(waitingSince),
+            launchedAt: Object.fromEntries(launchedAt),
+            lastReport: Object.fromEntries(lastReport),
+          },
         });
       }
       continue;

@@ -142,7 +142,6 @@ describe('worker crash', () => {
         `(${backAt - second.startedAt} ms after the new worker was started, ${backAt - second.readyAt} ms after it was ready; ` +
         `bound: heartbeatTimeout ${HEARTBEAT_TIMEOUT_MS} ms + first retry interval 200 ms)`,
     );
-    expect(backAt - killedAt).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 200 + (second.readyAt - killedAt) + 2000);
 
     // Adopted, not respawned: same pids, one process per service, one spawn each in the timeline.
     const status = await pollUntil('the status query to answer', () => stacks.status(spec.name));
