@@ -1,0 +1,166 @@
+// Results: their shape, the table on stdout, the issue-5 targets, and the JSON file.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BenchCase } from './generate.js';
+import type { HistoryStats, TraceStep } from './history.js';
+import type { DrainMetrics, Handoff, StartMetrics } from './metrics.js';
+
+export interface RunResult {
+  runner: string;
+  start: StartMetrics;
+  drain: DrainMetrics | null;
+  peakRssBytes: number | null;
+  history: HistoryStats | null;
+  /** Service processes still alive after the stop: should be 0. */
+  leftovers: number;
+  /** CPU used while starting (command launched to all ready): the orchestrator process, and Temporal's server. */
+  cpu?: { orchestratorMs: number; temporalServerMs: number | null };
+  /** The machine around the run: others' load skews every figure. */
+  machine?: { load1Before: number; busyPercent: number };
+  traces?: { median: Trace; max: Trace };
+  /** With --repeat: the `up` time of every run; this record is the median one. */
+  upSamplesMs?: number[];
+  /** Warm runs: from spawning `stackflow worker` to it polling both task queues. */
+  workerBootMs?: number;
+  /** Warm runs: the worker's peak RSS once it polls, before any stack runs on it. */
+  workerIdleRssBytes?: number | null;
+}
+
+export interface Trace {
+  handoff: Handoff;
+  steps: TraceStep[];
+}
+
+export interface CaseResult {
+  case: BenchCase;
+  runs: RunResult[];
+  errors: { runner: string; message: string }[];
+}
+
+export interface BenchResults {
+  date: string;
+  cores: number;
+  cpuModel: string;
+  memoryBytes: number;
+  node: string;
+  processCompose: { path: string; version: string } | null;
+  notes: string[];
+  cases: CaseResult[];
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+}
+
+const ms = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '-' : String(Math.round(v)));
+const x = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
+const mb = (v: number | null) => (v === null ? '-' : `${Math.round(v / 2 ** 20)}M`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export const run = (c: CaseResult, runner: string) => c.runs.find((r) => r.runner === runner);
+
+export function caseTable(c: CaseResult): string {
+  const k = c.case;
+  const header = ['runner', 'up', 'span', 'crit', 'up/crit', 'span/crit', 'startlag', 'retlag', 'handoff med/p95/max', 'down', 'termspan', 'peakRSS', 'upCPU', 'ev/svc', 'left', 'load/busy%'];
+  const rows = c.runs.map((r) => [
+    r.runner,
+    ms(r.start.upMs),
+    ms(r.start.spanMs),
+    ms(r.start.criticalPathMs),
+    x(r.start.upOverCriticalPath),
+    x(r.start.spanOverCriticalPath),
+    ms(r.start.startLagMs),
+    ms(r.start.returnLagMs),
+    `${ms(r.start.handoff.median)}/${ms(r.start.handoff.p95)}/${ms(r.start.handoff.max)}`,
+    ms(r.drain?.downMs),
+    ms(r.drain?.termSpanMs),
+    mb(r.peakRssBytes),
+    r.cpu ? ms(r.cpu.orchestratorMs + (r.cpu.temporalServerMs ?? 0)) : '-',
+    r.history ? r.history.eventsPerService.toFixed(1) : '-',
+    String(r.leftovers),
+    r.machine ? `${r.machine.load1Before.toFixed(1)}/${Math.round(r.machine.busyPercent)}` : '-',
+  ]);
+  const lines = [`case ${k.name}: N=${k.services} D=${k.depth} R=${k.readyMs}ms (seed ${k.seed}); times in ms`, table([header, ...rows])];
+  const warm = run(c, 'ours-warm');
+  const ratio = (other: string) => {
+    const o = run(c, other);
+    return warm && o ? `ours-warm/${other} up ${x(warm.start.upMs / o.start.upMs)} span ${x(warm.start.spanMs / o.start.spanMs)}` : null;
+  };
+  const cold = run(c, 'ours-cold');
+  const extra = [
+    ratio('process-compose'),
+    ratio('tight'),
+    ratio('sequential'),
+    cold && warm ? `cold up - warm up = ${ms(cold.start.upMs - warm.start.upMs)} ms` : null,
+  ].filter((l): l is string => l !== null);
+  if (extra.length) lines.push(extra.join(' | '));
+  for (const r of c.runs) {
+    const h = r.history;
+    if (!h) continue;
+    const cliMs = h.stackStartedAt - (r.start.upStartedAt ?? NaN);
+    lines.push(
+      `${r.runner}: start lag = CLI to workflow start ${ms(cliMs)} ms + workflow start to first spawn ${ms(r.start.startLagMs - cliMs)} ms; ` +
+        `${h.workflowTasksPerService.toFixed(1)} workflow tasks/service (stack ${h.stackWorkflowTasks} in ${h.stackRuns} run(s)); mean workflow task ` +
+        `schedule->start ${ms(h.workflowTaskScheduleToStartMs)} ms, start->complete ${ms(h.workflowTaskStartToCompleteMs)} ms; ` +
+        `activity schedule->start ${ms(h.activityScheduleToStartMs)} ms; CPU during up: worker ${ms(r.cpu?.orchestratorMs)} ms, ` +
+        `Temporal server ${ms(r.cpu?.temporalServerMs)} ms` +
+        (r.workerBootMs ? `; worker spawn to polling ${ms(r.workerBootMs)} ms, its RSS then ${mb(r.workerIdleRssBytes ?? null)}` : ''),
+    );
+  }
+  for (const r of c.runs) if (r.upSamplesMs) lines.push(`${r.runner}: up of each round ${r.upSamplesMs.map(ms).join(', ')} (the median round is shown)`);
+  for (const e of c.errors) lines.push(`FAILED ${e.runner}: ${e.message.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+export function traceText(trace: Trace, label: string): string {
+  const h = trace.handoff;
+  const lines = [`${label} hand-off: ${h.dep} ready -> ${h.service} spawned = ${ms(h.ms)} ms`];
+  for (const s of trace.steps) lines.push(`  +${s.atMs.toFixed(1).padStart(6)} ms  ${s.where.padEnd(6)} ${s.what}`);
+  return lines.join('\n');
+}
+
+export function targets(results: BenchResults): Target[] {
+  const byName = (name: string) => results.cases.find((c) => c.case.name === name);
+  const b = byName('b');
+  const c = byName('c');
+  const bw = b && run(b, 'ours-warm');
+  const check = (target: string, value: number | undefined, limit: number, show: (v: number) => string): Target => ({
+    target,
+    measured: value === undefined || Number.isNaN(value) ? 'not measured' : show(value),
+    met: value === undefined || Number.isNaN(value) ? null : value <= limit,
+  });
+  const tight = b && run(b, 'tight');
+  const pc = b && run(b, 'process-compose');
+  const coldGaps = results.cases
+    .map((k) => [run(k, 'ours-cold'), run(k, 'ours-warm')] as const)
+    .filter(([cold, warm]) => cold && warm)
+    .map(([cold, warm]) => cold!.start.upMs - warm!.start.upMs);
+  const cRss = c ? [run(c, 'ours-cold'), run(c, 'ours-warm')].map((r) => r?.peakRssBytes ?? NaN) : [];
+  return [
+    check('(b) hand-off median <= 25 ms', bw?.start.handoff.median, 25, (v) => `${ms(v)} ms`),
+    check('(b) hand-off max <= 100 ms', bw?.start.handoff.max, 100, (v) => `${ms(v)} ms`),
+    check('(b) warm up/critical path <= 1.15', bw?.start.upOverCriticalPath, 1.15, (v) => `${x(v)} (span/crit ${x(bw!.start.spanOverCriticalPath)})`),
+    check('(b) warm up <= 1.3 x tight starter', bw && tight ? bw.start.upMs / tight.start.upMs : undefined, 1.3, (v) => `${x(v)} x`),
+    check('cold up overhead over warm <= 1.5 s (worst case)', coldGaps.length ? Math.max(...coldGaps) : undefined, 1500, (v) => `${ms(v)} ms`),
+    check('(c) worker peak RSS <= 300 MB, up and down done (cold and warm)', cRss.length ? Math.max(...cRss) : undefined, 300 * 2 ** 20, (v) => mb(v)),
+    check('(b) ours/process-compose up <= 0.5', bw && pc ? bw.start.upMs / pc.start.upMs : undefined, 0.5, (v) => x(v)),
+  ];
+}
+
+export function targetsText(list: Target[]): string {
+  return ['issue-5 targets:', ...list.map((t) => `  [${t.met === null ? ' - ' : t.met ? 'met' : 'MISS'}] ${t.target}: ${t.measured}`)].join('\n');
+}
+
+export async function writeResults(dir: string, results: BenchResults): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `bench-${results.date.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ ...results, targets: targets(results) }, null, 2) + '\n');
+  return file;
+}
