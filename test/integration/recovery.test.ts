@@ -18,9 +18,9 @@ import { readRecord, recordFile } from '../../src/process/record.js';
 import { connectClient } from '../../src/temporal/connection.js';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
-import { serviceWorkflowId, shutdownSignal, stackWorkflowId } from '../../src/workflows/definitions.js';
+import { serviceWorkflowId, shutdownSignal } from '../../src/workflows/definitions.js';
 import { DEFAULT_TUNING } from '../../src/workflows/service.js';
-import { fixtureStack, readTimeline, stackProcesses, type TestWorld } from '../support/harness.js';
+import { fixtureStack, forceCleanUp, readTimeline, stackProcesses, type TestWorld } from '../support/harness.js';
 import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
 import {
   isLive,
@@ -68,22 +68,7 @@ async function recoveryWorld(temporalClient = client, address = testTemporalAddr
 
 /** Whatever happens in the test: terminate the stack's workflows and SIGKILL what it left running. */
 function cleanUpStack(stacks: StackClient, spec: StackSpec): void {
-  cleanups.push(async () => {
-    const ids = [stackWorkflowId(spec.name), ...Object.keys(spec.services).map((s) => serviceWorkflowId(spec.name, s))];
-    for (const id of ids) {
-      await stacks.client.workflow
-        .getHandle(id)
-        .terminate('test cleanup')
-        .catch(() => undefined);
-    }
-    for (const pid of await stackProcesses(spec.name)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  });
+  cleanups.push(() => forceCleanUp(stacks, spec));
 }
 
 async function pidsOf(stacks: StackClient, spec: StackSpec): Promise<Record<string, number>> {

@@ -8,9 +8,8 @@ import { watchUntilSettled } from '../../src/cli/progress.js';
 import { loadStack } from '../../src/config/index.js';
 import type { ServiceStatus, StackSpec } from '../../src/model.js';
 import { readRecord } from '../../src/process/record.js';
-import { serviceWorkflowId, stackWorkflowId } from '../../src/workflows/definitions.js';
 import type { RegistryContent } from '../../src/registry/registry.js';
-import { fixtureStack, readTimeline, stackProcesses, startWorld, type TestWorld } from '../support/harness.js';
+import { fixtureStack, forceCleanUp, readTimeline, stackProcesses, startWorld, type TestWorld } from '../support/harness.js';
 import { isLive, pollUntil } from '../support/worker-process.js';
 
 let world: TestWorld;
@@ -24,21 +23,7 @@ afterAll(async () => {
 /** Stacks of the current test: whatever a failing test leaves behind is terminated and killed. */
 const started: StackSpec[] = [];
 afterEach(async () => {
-  for (const spec of started.splice(0)) {
-    for (const id of [stackWorkflowId(spec.name), ...Object.keys(spec.services).map((s) => serviceWorkflowId(spec.name, s))]) {
-      await world.stacks.client.workflow
-        .getHandle(id)
-        .terminate('test cleanup')
-        .catch(() => undefined);
-    }
-    for (const pid of await stackProcesses(spec.name)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
+  for (const spec of started.splice(0)) await forceCleanUp(world.stacks, spec);
 });
 
 async function start(spec: StackSpec): Promise<void> {

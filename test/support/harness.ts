@@ -12,6 +12,7 @@ import { loadStack } from '../../src/config/index.js';
 import type { StackSpec } from '../../src/model.js';
 import { createStackflowWorker } from '../../src/worker.js';
 import { DEFAULT_TUNING, type Tuning } from '../../src/workflows/service.js';
+import { serviceWorkflowId, stackWorkflowId } from '../../src/workflows/definitions.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { connectTestClient, testTemporalAddress } from './temporal-server.js';
 
@@ -128,4 +129,22 @@ export async function stackProcesses(stack: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/** After a test, whatever it left: terminate the stack's workflows and SIGKILL its processes. */
+export async function forceCleanUp(stacks: StackClient, spec: StackSpec): Promise<void> {
+  const ids = [stackWorkflowId(spec.name), ...Object.keys(spec.services).map((s) => serviceWorkflowId(spec.name, s))];
+  for (const id of ids) {
+    await stacks.client.workflow
+      .getHandle(id)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+  }
+  for (const pid of await stackProcesses(spec.name)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
