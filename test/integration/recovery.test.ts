@@ -62,7 +62,7 @@ async function recoveryWorld(temporalClient = client, address = testTemporalAddr
   const taskQueue = `test-${randomUUID()}`;
   const dir = await mkdtemp(join(tmpdir(), 'stackflow-recovery-'));
   const stacks = new StackClient(temporalClient, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
-  const world = { stacks, taskQueue, dir, stop: async () => undefined } as TestWorld;
+  const world: TestWorld = { stacks, taskQueue, dir, fixtures: [], stop: async () => undefined };
   return { world, stacks, taskQueue, dir, startWorker: () => startWorkerProcess({ address, taskQueue }) };
 }
 

@@ -22,6 +22,8 @@ export interface TestWorld {
   stacks: StackClient;
   taskQueue: string;
   dir: string;
+  /** Every stack made by fixtureStack: `stop` clears away whatever a failed test left of them. */
+  fixtures: StackSpec[];
   stop(): Promise<void>;
 }
 
@@ -36,11 +38,15 @@ export async function startWorld(tuning: Partial<Tuning> = {}): Promise<TestWorl
   const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
   const worker = await createStackflowWorker({ connection: nativeConnection, namespace: 'default', taskQueue, host: 'local' });
   const running = worker.run();
+  const stacks = new StackClient(client, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: 3000, ...tuning });
+  const fixtures: StackSpec[] = [];
   return {
     taskQueue,
-    stacks: new StackClient(client, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: 3000, ...tuning }),
+    stacks,
     dir,
+    fixtures,
     stop: async () => {
+      for (const spec of fixtures) await forceCleanUp(stacks, spec);
       worker.shutdown();
       await running;
       await nativeConnection.close();
@@ -90,6 +96,7 @@ export async function fixtureStack(world: TestWorld, services: Record<string, Fi
   const file = join(world.dir, `${name}.yaml`);
   await writeFile(file, YAML.stringify(doc));
   const loaded = await loadStack(file, { env: { PATH: process.env.PATH }, home: join(world.dir, 'home') });
+  world.fixtures.push(loaded.spec);
   return { spec: loaded.spec, timeline };
 }
 
