@@ -1,9 +1,9 @@
 // Pid files for the processes stackflow leaves in the background (worker, embedded Temporal server).
 // They keep the start time too, so a reused pid is never mistaken for ours.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readJson, removeFile, writeJsonAtomic } from '../registry/json-file.js';
 import { readStat } from './proc.js';
 import { isRunning } from './record.js';
+import { terminateProcess } from './terminate.js';
 
 interface PidFileContent {
   pid: number;
@@ -29,13 +29,7 @@ export async function livePid(file: string): Promise<number | null> {
 export async function stopPidFile(file: string, graceMs: number): Promise<boolean> {
   const pid = await livePid(file);
   if (pid === null) return false;
-  const content = (await readJson<PidFileContent>(file))!;
-  const alive = () => isRunning(content);
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (alive() && Date.now() < deadline) await sleep(25);
-  if (alive()) process.kill(pid, 'SIGKILL');
-  while (alive()) await sleep(25);
+  await terminateProcess(pid, { group: false, graceMs });
   await removeFile(file);
   return true;
 }

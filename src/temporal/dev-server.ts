@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { TemporalConnectionOptions } from './connection.js';
-import { terminateProcess } from './process.js';
+import { terminateProcess } from '../process/terminate.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;

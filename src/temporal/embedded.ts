@@ -8,7 +8,7 @@ import { DEFAULT_TEMPORAL_NAMESPACE, loadTemporalConfig, type TemporalConfig } f
 import { isTemporalReachable, startDevServer } from './dev-server.js';
 import { TemporalUnreachableError } from './errors.js';
 import { withFileLock } from './lock.js';
-import { isProcessAlive, processStartTime, terminateProcess } from './process.js';
+import { isProcessAlive, processStartTime, terminateProcess } from '../process/terminate.js';
 
 /** The port of DEFAULT_TEMPORAL_ADDRESS, where the embedded server listens. */
 export const EMBEDDED_PORT = 7233;

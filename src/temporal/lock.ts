@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isProcessAlive, processStartTime } from './process.js';
+import { isProcessAlive, processStartTime } from '../process/terminate.js';
 
 interface LockOwner {
   pid: number;

@@ -10,7 +10,7 @@ import { connectWorkerConnection } from '../../src/temporal/connection.js';
 import { findFreePort, isTemporalReachable, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { ensureSearchAttribute, ensureTemporal } from '../../src/temporal/embedded.js';
 import { TemporalUnreachableError } from '../../src/temporal/errors.js';
-import { isProcessAlive } from '../../src/temporal/process.js';
+import { isProcessAlive } from '../../src/process/terminate.js';
 import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
 
 const KEYWORD = encodeSearchAttributeIndexedValueType('KEYWORD');

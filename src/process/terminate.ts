@@ -1,7 +1,7 @@
-// The background processes of src/temporal (the dev server, lock owners), seen through the same
-// /proc identity as service processes: pid + start time.
+// Background processes stackflow starts besides services (dev server, worker, lock owners), seen
+// through the same /proc identity as service processes: pid + start time.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isZombie, readStat } from '../process/proc.js';
+import { isZombie, readStat } from './proc.js';
 
 /** Changes when a pid is reused; null when the process does not exist. */
 export async function processStartTime(pid: number): Promise<number | null> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopEmbedded } from '../../src/temporal/embedded.js';
 import { withFileLock } from '../../src/temporal/lock.js';
-import { isProcessAlive, processStartTime, terminateProcess } from '../../src/temporal/process.js';
+import { isProcessAlive, processStartTime, terminateProcess } from '../../src/process/terminate.js';
 
 let dir: string;
 beforeEach(async () => {
