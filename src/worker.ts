@@ -2,6 +2,7 @@
 // queue, both on one connection (DESIGN.md "Temporal facts").
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { ReadinessBus } from './host/readiness-bus.js';
 import { hostTaskQueue } from './workflows/definitions.js';
 import { WORKFLOW_BUNDLE_PATH } from './paths.js';
 
@@ -33,7 +34,7 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     connection,
     namespace,
     taskQueue: hostTaskQueue(taskQueue, host),
-    activities: createActivities(),
+    activities: createActivities({ bus: new ReadinessBus() }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,
   });
