@@ -105,11 +105,16 @@ export class ReadinessBus {
    * aborts when a later spawn or a stop supersedes this one.
    */
   async runSpawn<T>(stackDir: string, service: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    await this.supersedeSpawn(stackDir, service);
-    const abort = new AbortController();
-    const done = work(abort.signal);
-    const entry = { abort, done: done.catch(() => undefined) };
     const id = key(stackDir, service);
+    const previous = this.spawns.get(id);
+    previous?.abort.abort(new GateSuperseded(service));
+    const abort = new AbortController();
+    const done = (async () => {
+      await previous?.done;
+      abort.signal.throwIfAborted();
+      return work(abort.signal);
+    })();
+    const entry = { abort, done: done.catch(() => undefined) };
     this.spawns.set(id, entry);
     try {
       return await done;
