@@ -42,6 +42,12 @@ export class DevServerStartError extends Error {
   }
 }
 
+/**
+ * The `temporal server start-dev` arguments (Temporal CLI 1.5.1) for `opts`: loopback only, the
+ * StackName search attribute, updates enabled, and the dynamic config and SQLite pragmas that make
+ * hand-offs fast (see the comments; names from Temporal's `common/dynamicconfig/constants.go`).
+ * `extraArgs` come last.
+ */
 export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile' | 'detached'>): string[] {
   return [
     'server',
@@ -61,6 +67,20 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     // Timers otherwise fire up to a second late: restart back-offs are often shorter than that.
     '--dynamic-config-value',
     'history.timerProcessorMaxTimeShift="10ms"',
+    // Hand-off speed (issue 8, measured with CLI 1.5.1 on 2 cores): an activity completion reaches the
+    // next activity in ~9 ms instead of ~100 ms, a child's first task in ~18 ms instead of ~146 ms.
+    // Eager execution hands a workflow task's new activity straight back to its worker when they share a task queue.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
+    // The history service's transfer queue is polled 20 times a second by default: two ~45 ms waits per hop.
+    '--dynamic-config-value',
+    'history.transferProcessorMaxPollRPS=1000',
+    // Fewer fsyncs for the SQLite store (in memory these are no-ops); WAL with synchronous=normal
+    // can lose the last commits on a power cut, never on a process crash (https://sqlite.org/wal.html).
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     '--log-level',
     'warn',
     ...(opts.extraArgs ?? []),

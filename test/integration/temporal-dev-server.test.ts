@@ -44,6 +44,8 @@ describe('startDevServer', () => {
     expect(server.uiUrl).toBeNull();
     expect(await isTemporalReachable(server.address, 2000)).toBe(true);
     expect(existsSync(dbFile)).toBe(true);
+    // --sqlite-pragma journal_mode=wal took effect: SQLite keeps a write-ahead log beside the database.
+    expect(existsSync(`${dbFile}-wal`)).toBe(true);
 
     const connection = await Connection.connect({ address: server.address });
     try {

@@ -33,7 +33,14 @@ const started = new Set<WorkerProcess>();
  * workers are created. The environment is the test's own minus every TEMPORAL_* variable, so a
  * developer's Temporal settings cannot leak in.
  */
-export async function startWorkerProcess(opts: { address: string; taskQueue: string; host?: string }): Promise<WorkerProcess> {
+export async function startWorkerProcess(opts: {
+  address: string;
+  taskQueue: string;
+  host?: string;
+  /** argv run before node, e.g. `ip netns exec <ns>` to put the worker on another test host. */
+  prefix?: string[];
+  env?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
   Object.assign(env, {
     TEMPORAL_ADDRESS: opts.address,
@@ -42,9 +49,12 @@ export async function startWorkerProcess(opts: { address: string; taskQueue: str
     TEMPORAL_CONFIG_FILE: resolve('test/fixtures/no-such-temporal.toml'),
     STACKFLOW_TASK_QUEUE: opts.taskQueue,
     NODE_OPTIONS: '',
+    ...opts.env,
   });
   const startedAt = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'worker', '--host', opts.host ?? 'local'], {
+  const [command, ...args] = [...(opts.prefix ?? []), process.execPath, CLI, 'worker', '--host', opts.host ?? 'local'];
+  // `ip netns exec` execs the command in place: the pid is the worker's own.
+  const child: ChildProcess = spawn(command, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -19,13 +19,16 @@ afterEach(async () => {
 });
 
 describe('devServerArgs', () => {
-  test('headless, in memory, with the StackName attribute, updates enabled and prompt timers', () => {
+  test('headless, in memory, with the StackName attribute, updates enabled, prompt timers, eager activities, a fast transfer queue and WAL', () => {
     expect(devServerArgs({ port: 7300, extraArgs: ['--namespace', 'x'] })).toEqual([
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', '7300', '--headless',
       '--search-attribute', 'StackName=Keyword',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
       '--dynamic-config-value', 'history.timerProcessorMaxTimeShift="10ms"',
+      '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+      '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
+      '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
       '--log-level', 'warn', '--namespace', 'x',
     ]);
   });
