@@ -30,10 +30,15 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     // before another worker takes them: the floor of every recovery.
     stickyQueueScheduleToStartTimeout: '2s',
   });
+  // The host's queue carries this host's service workflows and their activities: one queue, so the
+  // server hands an activity scheduled by a workflow task straight back in the task's completion
+  // (eager activity execution) instead of through its transfer queue (docs/architecture.md).
   const activities = await Worker.create({
     connection,
     namespace,
     taskQueue: hostTaskQueue(taskQueue, host),
+    workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
+    stickyQueueScheduleToStartTimeout: '2s',
     activities: createActivities({ bus: new ReadinessBus() }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,

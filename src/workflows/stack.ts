@@ -27,6 +27,7 @@ import { dependentsMap, transitiveDependents, withDependencies } from '../graph/
 import {
   applyConfigUpdate,
   dependenciesMetSignal,
+  hostTaskQueue,
   restartNowSignal,
   restartServiceSignal,
   restartServiceUpdate,
@@ -132,7 +133,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     else status[name].state = 'starting';
     startChild(serviceWorkflow, {
       workflowId: serviceWorkflowId(stack.name, name),
-      taskQueue: input.workflowQueue,
+      // On its host's queue, beside its activities (eager dispatch).
+      taskQueue: hostTaskQueue(input.workflowQueue, spec.host),
       args: [
         {
           stack: stack.name,

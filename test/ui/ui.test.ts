@@ -22,7 +22,7 @@ import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js'
 import { launchChromium, requireChromium, waitForHttp, waitWithReload } from './browser.js';
 
 const OUTPUT_DIR = path.resolve('test-output/ui');
-const ACTIVITIES = ['spawnService', 'awaitHealthy', 'registerService', 'superviseService'];
+const ACTIVITIES = ['spawnService', 'awaitHealthy', 'superviseService'];
 
 let server: DevServer | undefined;
 let world: TestWorld | undefined;

@@ -62,7 +62,10 @@ async function withWorkers<T>(activities: Activities, body: (queue: string) => P
   const queue = `decisions-${randomUUID()}`;
   const workers = await Promise.all([
     Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }),
-    ...hosts.map((host) => Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(queue, host), activities })),
+    // As in src/worker.ts: a host's queue carries its service workflows and their activities.
+    ...hosts.map((host) =>
+      Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(queue, host), activities, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }),
+    ),
   ]);
   const [first, ...rest] = workers;
   return first.runUntil(async () => {
