@@ -154,8 +154,7 @@ describe('the Temporal Web UI', () => {
       await page.waitForURL(`**/workflows/${stackId}.data/*/history`);
       for (const activity of ACTIVITIES) await page.getByText(activity).first().waitFor();
       await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
-      await page.getByText(`await healthy data: GET ${probe.url}`).first().waitFor();
-      await page.getByText('register data', { exact: true }).first().waitFor();
+      await page.getByText(`await healthy and register data: GET ${probe.url}`).first().waitFor();
       await screenshot('ui-06-service-history.png');
 
       // Its User Metadata: the summary, the current state (setCurrentDetails) and the activity summaries.
@@ -164,6 +163,14 @@ describe('the Temporal Web UI', () => {
       await markdownPanel(page, 'Current Details').getByText('healthy', { exact: true }).waitFor();
       await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
       await screenshot('ui-07-service-user-metadata.png');
+
+      // A dependent's spawn waited on its host: its summary names what for.
+      await page.goto(`${ui}/namespaces/default/workflows/${stackId}/${runId}/history`);
+      await page.locator('#relationships-tab').click();
+      await page.getByRole('link', { name: `${stackId}.api`, exact: true }).click();
+      await page.waitForURL(`**/workflows/${stackId}.api/*/history`);
+      await page.getByText(`spawn api once data healthy: ${command('api')}`).first().waitFor();
+      await screenshot('ui-08-gated-spawn.png');
     } catch (err) {
       await screenshot('ui-failure.png').catch(() => undefined);
       throw err;
