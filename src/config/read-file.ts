@@ -1,0 +1,91 @@
+// Reading a file the user named (the stack file, an env file) without trusting what it is.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** The most a stack file or an env file may hold: far above any real one, far below what would hurt. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** Why a file could not be read as text: the message says what to do. */
+export class UnreadableFileError extends Error {}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+/** The end of the longest prefix of `bytes` that is valid UTF-8 (fatal decoding, streaming so a cut sequence is not an error). */
+function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
+  const decodes = (end: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (decodes(bytes.length)) return undefined;
+  let good = 0;
+  let bad = bytes.length;
+  while (bad - good > 1) {
+    const middle = (good + bad) >>> 1;
+    if (decodes(middle)) good = middle;
+    else bad = middle;
+  }
+  return bad - 1;
+}
+
+/** 1-based line of the byte at `offset`. */
+function lineOfByte(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
+  return line;
+}
+
+/**
+ * The text of a regular file, decoded as UTF-8 (a leading BOM removed). Throws UnreadableFileError
+ * when the path is not a regular file (a FIFO, a device such as /dev/zero, a directory: refused
+ * before any read, so nothing blocks or fills memory), when it holds more than `maxBytes` (read at
+ * most `maxBytes + 1` bytes, so a file that grows or a /proc file that claims size 0 is capped too),
+ * or when it is not valid UTF-8 (naming the line of the first bad byte). `what` names the file in
+ * messages (`stack file`, `env file "app.env"`); a missing or unreadable file is thrown as the
+ * original Node error (ENOENT, EACCES) for the caller to word.
+ */
+export function readTextFile(path: string, what: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
+  // O_NONBLOCK: opening a FIFO for reading must not wait for a writer (it is refused just below)
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let bytes: Uint8Array;
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new UnreadableFileError(`${what} is ${kind}, not a regular file (give the path of a file)`);
+    }
+    if (stat.size > maxBytes) {
+      throw new UnreadableFileError(`${what} is ${formatBytes(stat.size)}, more than the ${formatBytes(maxBytes)} allowed (is it the right file?)`);
+    }
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > maxBytes) throw new UnreadableFileError(`${what} is more than the ${formatBytes(maxBytes)} allowed (is it the right file?)`);
+    bytes = buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+  const invalid = firstInvalidUtf8(bytes);
+  if (invalid !== undefined) {
+    throw new UnreadableFileError(
+      `${what} is not valid UTF-8: line ${lineOfByte(bytes, invalid)} has byte 0x${bytes[invalid]!.toString(16).padStart(2, '0')} (save it as UTF-8)`,
+    );
+  }
+  return new TextDecoder('utf-8').decode(bytes);
+}
+
+/** The message for a file that could not be opened or read: not found (at `absolute`), no permission, or UnreadableFileError's own. */
+export function unreadableMessage(error: unknown, what: string, fix: string, absolute?: string): string {
+  if (error instanceof UnreadableFileError) return error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${what} not found${absolute ? ` at ${absolute}` : ''} (${fix})`;
+  return `cannot read ${what} (${code ?? String(error)}; fix its permissions or ${fix})`;
+}
