@@ -11,25 +11,20 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-/** The end of the longest prefix of `bytes` that is valid UTF-8 (fatal decoding, streaming so a cut sequence is not an error). */
+/** The offset of the first byte that is not part of valid UTF-8, or undefined when all of it is. */
 function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
-  const decodes = (end: number) => {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
-      return true;
-    } catch {
-      return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return undefined;
+  } catch {
+    // the lenient decoder writes U+FFFD for each bad sequence; the first one not written as EF BF BD is it
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    for (let index = text.indexOf('\ufffd'); index !== -1; index = text.indexOf('\ufffd', index + 1)) {
+      const offset = Buffer.byteLength(text.slice(0, index));
+      if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) return offset;
     }
-  };
-  if (decodes(bytes.length)) return undefined;
-  let good = 0;
-  let bad = bytes.length;
-  while (bad - good > 1) {
-    const middle = (good + bad) >>> 1;
-    if (decodes(middle)) good = middle;
-    else bad = middle;
+    return bytes.length - 1;
   }
-  return bad - 1;
 }
 
 /** 1-based line of the byte at `offset`. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { toArgv } from './command-line.js';
 import { invalidDurationMessage, parseDuration } from './durations.js';
 import { isPlainMap, nameMap } from './plain-map.js';
+import { describeValue } from './problems.js';
 
 /** Marks an unknown key; messages.ts turns it into `unknown key "x" (did you mean "y"?)`. */
 export interface UnknownKeyParams {
@@ -16,10 +17,14 @@ export interface UnknownKeyParams {
  */
 function strictMap<Shape extends z.ZodRawShape>(shape: Shape) {
   const keys = Object.keys(shape);
-  const withoutEmptyValues = (value: unknown): unknown => {
+  const withoutEmptyValues = (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (value === null) return {};
     if (!isPlainMap(value)) return value;
-    return Object.fromEntries(Object.entries(value).filter(([key, item]) => item !== null || !keys.includes(key)));
+    // zod's object never sees a `__proto__` key (it reads it as the prototype): reported here instead
+    if (Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'unknown key', path: ['__proto__'], params: { unknownKeyOf: keys } satisfies UnknownKeyParams });
+    }
+    return Object.fromEntries(Object.entries(value).filter(([key, item]) => key !== '__proto__' && (item !== null || !keys.includes(key))));
   };
   const unknownKey = z.unknown().superRefine((_value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'unknown key', params: { unknownKeyOf: keys } satisfies UnknownKeyParams });
@@ -67,7 +72,7 @@ const envMap = z.unknown().transform((value, ctx) => {
       ctx.addIssue({ code: 'custom', path: [name], message: `invalid variable name ${JSON.stringify(name)} (a name may not be empty or contain "=")` });
     } else if (typeof item !== 'string') {
       const hint = item === null ? ' (write "" for an empty value)' : '';
-      ctx.addIssue({ code: 'invalid_type', expected: 'string', input: item, path: [name], message: hint });
+      ctx.addIssue({ code: 'custom', path: [name], message: `expected a string, got ${describeValue(item)}${hint}` });
     }
   }
   return nameMap(Object.entries(value) as [string, string][]);
@@ -144,15 +149,23 @@ const liveness = strictMap({ ...probeKinds, ...probeTiming, failure_threshold: p
 
 /** What a service may be called (a key of `services:`, a name in `depends_on`). */
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const serviceName = z.string().regex(SERVICE_NAME, 'invalid service name (use letters, digits, ".", "_" and "-", starting with a letter or digit)');
+/** Checks the names of a map before zod reads it (zod's record drops a `__proto__` key silently). */
+const serviceNameKeys = z.unknown().superRefine((value, ctx) => {
+  if (!isPlainMap(value)) return;
+  for (const name of Object.keys(value)) {
+    if (!SERVICE_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'invalid service name (use letters, digits, ".", "_" and "-", starting with a letter or digit)' });
+    }
+  }
+});
 
 const DEPENDENCY_CONDITIONS = ['started', 'healthy', 'completed_successfully'] as const;
 const condition = z.enum(DEPENDENCY_CONDITIONS);
 /** `[a, b]`, `{ a: healthy }` or `{ a: { condition: healthy, timeout: 30s } }` -> `{ a: { condition, timeout? } }`. */
-const dependsOn = z.union([
+const dependsOn = serviceNameKeys.pipe(z.union([
   z.array(z.string()).transform((names) => nameMap(names.map((name) => [name, { condition: 'healthy' as const }] as const))),
   z.record(
-    serviceName,
+    z.string(),
     z.union([
       condition.transform((short) => ({ condition: short })),
       strictMap({ condition: condition.optional(), timeout: duration({ positive: true }).optional() }).transform((long) => ({
@@ -161,7 +174,7 @@ const dependsOn = z.union([
       })),
     ]),
   ),
-]);
+]));
 
 const RESTART_POLICIES = ['always', 'on-failure', 'never'] as const;
 const restartPolicy = z.enum(RESTART_POLICIES);
