@@ -55,9 +55,14 @@ function parseYaml(text: string, file: string): unknown {
   }
 }
 
-/** The folder name, lower-cased, with anything a stack name may not contain turned into `-`. */
-function defaultStackName(dir: string): string {
+/** The folder name, lower-cased, with anything a stack name may not contain turned into `-` (compose's default project name). */
+export function defaultStackName(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '') || 'stack';
+}
+
+/** STACKFLOW_HOME: `home`, else the variable (relative to the working directory), else `.stackflow` beside the stack file. */
+export function stackHome(dir: string, env: Variables, home?: string): string {
+  return resolve(home || env.STACKFLOW_HOME || resolve(dir, '.stackflow'));
 }
 
 /** The parsed value, or undefined with its problems added to `problems`. */
@@ -179,7 +184,7 @@ export function parseStack(text: string, options: ParseOptions): LoadedStack {
   const resolved = resolveStack({
     name: stack?.name ?? defaultStackName(dir),
     file,
-    home: resolve(options.home || env.STACKFLOW_HOME || resolve(dir, '.stackflow')),
+    home: stackHome(dir, env, options.home),
     services,
     invalidServices,
   });

@@ -213,7 +213,8 @@ export const serviceSchema = strictMap({
 });
 export type ServiceInput = z.output<typeof serviceSchema>;
 
-const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+/** What a stack may be called (the `name:` key, `-p/--project-name`). */
+export const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** The top level. `defaults` and each service are validated one by one (see parse.ts), so they stay unknown here. */
 export const stackSchema = strictMap({
