@@ -71,7 +71,8 @@ const envMap = z.unknown().transform((value, ctx) => {
     if (name === '' || /[=\0]/.test(name)) {
       ctx.addIssue({ code: 'custom', path: [name], message: `invalid variable name ${JSON.stringify(name)} (a name may not be empty or contain "=")` });
     } else if (typeof item !== 'string') {
-      const hint = item === null ? ' (write "" for an empty value)' : '';
+      // compose reads `NAME:` with no value as "NAME from the caller's environment": stackflow asks which was meant
+      const hint = item === null ? ` (write "" for an empty value, or "\${${name}}" for the caller's ${name})` : '';
       ctx.addIssue({ code: 'custom', path: [name], message: `expected a string, got ${describeValue(item)}${hint}` });
     }
   }

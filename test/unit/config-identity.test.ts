@@ -3,7 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatProblem, identifyStack, StackFileError } from '../../src/config/index.js';
+import { identifyStack } from '../../src/config/index.js';
+import { stackProblems } from '../support/stack-problems.js';
 
 const root = mkdtempSync(join(tmpdir(), 'stackflow-identity-'));
 const dir = join(root, 'My Project');
@@ -11,15 +12,6 @@ mkdirSync(dir);
 const file = join(dir, 'stack.yaml');
 const env = { STACKFLOW_HOME: join(root, 'state') };
 
-function rejection(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof StackFileError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected no name to be found');
-}
 
 describe('identifyStack', () => {
   it('takes the name and home of a valid file, with no note', () => {
@@ -51,11 +43,11 @@ describe('identifyStack', () => {
 
   it('asks for -p when the name itself cannot be told', () => {
     writeFileSync(file, 'name: ${STACK}\nservices: {}\n');
-    expect(rejection(() => identifyStack(file, { env }))).toEqual([
+    expect(stackProblems(() => identifyStack(file, { env }))).toEqual([
       `name: variable "STACK" is not set (set it, or give a default: \${STACK:-default}, or \${STACK:-} for empty); or pass the stack's name with -p <name>`,
     ]);
     writeFileSync(file, 'name: Not Valid\nservices: {}\n');
-    expect(rejection(() => identifyStack(file, { env }))).toEqual([
+    expect(stackProblems(() => identifyStack(file, { env }))).toEqual([
       `name: invalid stack name (use lower-case letters, digits, "_" and "-", starting with a letter or digit); or pass the stack's name with -p <name>`,
     ]);
   });
@@ -64,7 +56,7 @@ describe('identifyStack', () => {
     writeFileSync(file, '\u0000 not even yaml');
     expect(identifyStack(file, { env, name: 'shop' })).toEqual({ name: 'shop', home: join(root, 'state') });
     expect(identifyStack(join(root, 'nowhere', 'stack.yaml'), { env: {}, name: 'shop' }).home).toBe(join(root, 'nowhere', '.stackflow'));
-    expect(rejection(() => identifyStack(file, { env, name: 'Shop' }))).toEqual([
+    expect(stackProblems(() => identifyStack(file, { env, name: 'Shop' }))).toEqual([
       '--project-name: invalid stack name (use lower-case letters, digits, "_" and "-", starting with a letter or digit)',
     ]);
   });

@@ -10,6 +10,7 @@ import { formatProblem, loadStack, parseStack, StackFileError } from '../../src/
 import type { LoadedStack } from '../../src/config/index.js';
 import { escapeControl } from '../../src/config/problems.js';
 import { TEMPORAL_PAYLOAD_LIMIT_BYTES } from '../../src/config/payload.js';
+import { stackProblems } from '../support/stack-problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stackflow-values-'));
 const file = join(dir, 'stack.yaml');
@@ -19,15 +20,6 @@ function load(text: string, env: Env = {}): LoadedStack {
   return parseStack(text, { file, env });
 }
 
-function problemsOf(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof StackFileError) return error.problems.map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected the stack file to be rejected');
-}
 
 async function loadProblems(path: string): Promise<string[]> {
   return loadStack(path, { env: {} }).then(
@@ -86,8 +78,8 @@ describe('YAML typing never changes what the user wrote', () => {
   });
 
   it('reports an empty env value with the fix', () => {
-    expect(problemsOf(() => load('services:\n  api:\n    command: x\n    env: { A: }\n'))).toEqual([
-      'services.api.env.A: expected a string, got an empty value (write "" for an empty value)',
+    expect(stackProblems(() => load('services:\n  api:\n    command: x\n    env: { A: }\n'))).toEqual([
+      'services.api.env.A: expected a string, got an empty value (write "" for an empty value, or "${A}" for the caller\'s A)',
     ]);
   });
 });
@@ -145,23 +137,23 @@ describe('names are data', () => {
   });
 
   it('reports a dependency on a name that is not a service name instead of dropping it', () => {
-    expect(problemsOf(() => load('services:\n  api:\n    command: x\n    depends_on: { __proto__: healthy }\n'))).toEqual([
+    expect(stackProblems(() => load('services:\n  api:\n    command: x\n    depends_on: { __proto__: healthy }\n'))).toEqual([
       'services.api.depends_on.__proto__: invalid service name (use letters, digits, ".", "_" and "-", starting with a letter or digit)',
     ]);
   });
 
   it('reports __proto__ as an unknown key wherever the keys are fixed', () => {
-    expect(problemsOf(() => load('__proto__: 1\nservices: { api: { command: x, __proto__: 1 } }'))).toEqual([
+    expect(stackProblems(() => load('__proto__: 1\nservices: { api: { command: x, __proto__: 1 } }'))).toEqual([
       '__proto__: unknown key "__proto__"',
       'services.api.__proto__: unknown key "__proto__"',
     ]);
-    expect(problemsOf(() => load('services: { api: { command: x, health: { __proto__: {} } } }'))).toEqual([
+    expect(stackProblems(() => load('services: { api: { command: x, health: { __proto__: {} } } }'))).toEqual([
       'services.api.health.__proto__: unknown key "__proto__"',
     ]);
   });
 
   it('finds no unknown dependency behind a built-in property name', () => {
-    expect(problemsOf(() => load('services:\n  api:\n    command: x\n    depends_on: [constructor]\n'))).toEqual([
+    expect(stackProblems(() => load('services:\n  api:\n    command: x\n    depends_on: [constructor]\n'))).toEqual([
       'services.api.depends_on.constructor: unknown service "constructor"',
     ]);
   });
@@ -173,7 +165,7 @@ describe('control characters are printed escaped in every message', () => {
   });
 
   it('in problems about names and values', () => {
-    const problems = problemsOf(() => load(JSON.stringify({ services: { 'evil\nname': { command: 'x' }, api: { command: 'x', env: { 'A\u202eB': [] } } } })));
+    const problems = stackProblems(() => load(JSON.stringify({ services: { 'evil\nname': { command: 'x' }, api: { command: 'x', env: { 'A\u202eB': [] } } } })));
     expect(problems).toEqual([
       'services.evil\\nname: invalid service name "evil\\nname" (use letters, digits, ".", "_" and "-", starting with a letter or digit)',
       'services.api.env.A\\u202eB: expected a string, got a list',
@@ -183,7 +175,7 @@ describe('control characters are printed escaped in every message', () => {
 
   it('in interpolation and env file problems', () => {
     writeFile('ctl.env', 'A="x" \u202etrailing\n');
-    const problems = problemsOf(() => load(JSON.stringify({ services: { api: { command: '${UNSET\u0007}', env_file: 'ctl.env' } } })));
+    const problems = stackProblems(() => load(JSON.stringify({ services: { api: { command: '${UNSET\u0007}', env_file: 'ctl.env' } } })));
     expect(problems.join('\n')).not.toMatch(/[\u0007\u202e]/);
     expect(problems).toEqual([
       'services.api.command: unsupported interpolation "${UNSET\\u0007}" (the supported forms are ${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$ for a literal $)',
@@ -200,7 +192,7 @@ describe('files are read safely', () => {
   });
 
   it('refuses /dev/zero as an env file and a directory as the stack file', async () => {
-    expect(problemsOf(() => load('services: { api: { command: x, env_file: /dev/zero } }'))).toEqual([
+    expect(stackProblems(() => load('services: { api: { command: x, env_file: /dev/zero } }'))).toEqual([
       'services.api.env_file: env file "/dev/zero" is a device, not a regular file (give the path of a file)',
     ]);
     expect(await loadProblems(dir)).toEqual([`${dir}: stack file is a directory, not a regular file (give the path of a file)`]);
@@ -210,7 +202,7 @@ describe('files are read safely', () => {
     const big = writeFile('big/stack.yaml', `services: { api: { command: x } }\n${'#'.repeat(10 * 1024 * 1024)}\n`);
     expect(await loadProblems(big)).toEqual([`${big}: stack file is 10.0 MiB, more than the 1.0 MiB allowed (is it the right file?)`]);
     writeFile('big.env', `A=${'x'.repeat(1024 * 1024)}`);
-    expect(problemsOf(() => load('services: { api: { command: x, env_file: big.env } }'))).toEqual([
+    expect(stackProblems(() => load('services: { api: { command: x, env_file: big.env } }'))).toEqual([
       'services.api.env_file: env file "big.env" is 1.0 MiB, more than the 1.0 MiB allowed (is it the right file?)',
     ]);
   });
@@ -219,7 +211,7 @@ describe('files are read safely', () => {
     const bad = writeFile('latin1/stack.yaml', Buffer.concat([Buffer.from('services:\n  api:\n    command: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
     expect(await loadProblems(bad)).toEqual([`${bad}: stack file is not valid UTF-8: line 3 has byte 0xe9 (save it as UTF-8)`]);
     writeFile('latin1.env', Buffer.concat([Buffer.from('A=1\r\nB=\xc3\xa9\r\nC='), Buffer.from([0xff, 0xfe])]));
-    expect(problemsOf(() => load('services: { api: { command: x, env_file: latin1.env } }'))).toEqual([
+    expect(stackProblems(() => load('services: { api: { command: x, env_file: latin1.env } }'))).toEqual([
       'services.api.env_file: env file "latin1.env" is not valid UTF-8: line 3 has byte 0xff (save it as UTF-8)',
     ]);
   });
@@ -227,7 +219,7 @@ describe('files are read safely', () => {
   it('rejects a resolved stack larger than a Temporal payload (2 MB) before anything starts', () => {
     writeFile('large.env', `LARGE=${'x'.repeat(900 * 1024)}\n`);
     const services = Object.fromEntries(['a', 'b', 'c'].map((name) => [name, { command: 'x', env_file: 'large.env' }]));
-    const problems = problemsOf(() => load(JSON.stringify({ services })));
+    const problems = stackProblems(() => load(JSON.stringify({ services })));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the resolved stack is \\d+ KiB, more than the 1984 KiB that fit in one Temporal payload \\(limit 2 MB\\)`));
     expect(TEMPORAL_PAYLOAD_LIMIT_BYTES).toBe(2 * 1024 * 1024);
