@@ -36,7 +36,8 @@ export interface ParseOptions {
  */
 function parseYaml(text: string, file: string): unknown {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, stringKeys: true });
+  // `merge`: YAML's `<<: *anchor` merge keys, which compose files use to share definitions
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, stringKeys: true, merge: true });
   const [error] = document.errors;
   if (error) {
     const { line, col } = lineCounter.linePos(error.pos[0]);

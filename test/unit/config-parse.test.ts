@@ -504,6 +504,28 @@ describe('interpolation', () => {
     expect(api.command).toEqual(['run', 'from-env']);
   });
 
+  it('resolves nested defaults as compose does (the issue example)', () => {
+    const text = 'services:\n  db:\n    command: x\n    env:\n      POSTGRES_DB: "${POSTGRES_DB:-${POSTGRES_USER}}"\n      CACHE_DIR: "${CACHE_DIR:-${BASE_DIR}/cache}"\n';
+    const { env } = load(text, { POSTGRES_USER: 'appuser', BASE_DIR: '/srv/app' }).spec.services.db!;
+    expect(env).toMatchObject({ POSTGRES_DB: 'appuser', CACHE_DIR: '/srv/app/cache' });
+  });
+
+  it('reports an unsupported form at its field, naming the form', () => {
+    expect(problemsOf('services: { api: { command: x, env: { A: "${A/x/y}" } } }')).toEqual([
+      'services.api.env.A: unsupported interpolation "${A/x/y}" (the supported forms are ${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$ for a literal $)',
+    ]);
+  });
+
+  it('interpolates env file values with the caller environment and the stack env files', () => {
+    writeFile('interp/stack.env', 'BASE=/srv\n');
+    writeFile('interp/api.env', 'DIR="${BASE}/${WHO:-nobody}"\nRAW=\'${BASE}\'\n');
+    const api = parseStack(
+      'env_file: interp/stack.env\nservices: { api: { command: x, env_file: interp/api.env } }',
+      { file, env: { WHO: 'me' } },
+    ).spec.services.api!;
+    expect(api.env).toMatchObject({ BASE: '/srv', DIR: '/srv/me', RAW: '${BASE}' });
+  });
+
   it('reports an unset variable once, at its path', () => {
     expect(problemsOf('services: { api: { command: "${APP}", port: "${PORT}" } }')).toEqual([
       'services.api.command: variable "APP" is not set (set it, or give a default: ${APP:-default}, or ${APP:-} for empty)',

@@ -73,6 +73,16 @@ describe('YAML typing never changes what the user wrote', () => {
     expect(api.restart.backoff.factor).toBe(1.5);
   });
 
+  it('keeps YAML 1.1 scalars as written too: yes, sexagesimal numbers, dates', () => {
+    const api = load('%YAML 1.1\n---\nservices:\n  api:\n    command: x\n    env: { A: yes, B: 1:20, C: 2001-12-14, D: off }\n').spec.services.api!;
+    expect(api.env).toMatchObject({ A: 'yes', B: '1:20', C: '2001-12-14', D: 'off' });
+  });
+
+  it('merges `<<: *anchor` keys as compose files do, values as written', () => {
+    const text = 'defaults: &base { env: { V: 1.10 } }\nservices:\n  api:\n    <<: *base\n    command: x\n';
+    expect(load(text).spec.services.api!.env.V).toBe('1.10');
+  });
+
   it('keeps JSON numbers as written too', () => {
     expect(load('{"services": {"api": {"command": "x", "env": {"A": 1.50, "B": 1e2}}}}').spec.services.api!.env).toMatchObject({ A: '1.50', B: '1e2' });
   });
