@@ -22,7 +22,7 @@ export async function down(options: DownOptions): Promise<number> {
   const spec = locateStackOrExit(options);
   const budgetMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && budgetMs === undefined) {
-    throw new CliError(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`, EXIT.usage);
+    throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
   const session = await openSession(spec.home, say);
   try {

@@ -26,7 +26,7 @@ export async function status(options: StatusOptions): Promise<number> {
   const spec = locateStackOrExit(options);
   const interval = parseDuration(options.interval ?? '1s');
   if (interval === undefined || interval < MIN_INTERVAL_MS) {
-    throw new CliError(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`, EXIT.usage);
+    throw new CliError(escapeControl(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`), EXIT.usage);
   }
   const session = await openSession(spec.home, (line) => console.error(line));
   const sampler = new ResourceSampler();
@@ -61,7 +61,7 @@ export async function status(options: StatusOptions): Promise<number> {
         text = render(current);
       } catch (err) {
         // A query that fails (server restarting, no worker) is shown, and retried at the next refresh.
-        text = `stack ${spec.name}: status unavailable: ${err instanceof Error ? err.message : String(err)}`;
+        text = escapeControl(`stack ${spec.name}: status unavailable: ${err instanceof Error ? err.message : String(err)}`);
         if (options.json) console.error(text);
       }
       if (live) screen.draw([...text.split('\n'), dim(`every ${formatDuration(interval)} · ${new Date().toLocaleTimeString()} · Ctrl-C to quit`)]);
