@@ -50,6 +50,7 @@ export interface EnvFileProblem {
   message: string;
 }
 
+/** What an env file sets (a null-prototype map, later lines winning) and what was wrong with it. */
 export interface ParsedEnvFile {
   values: NameMap<string>;
   problems: EnvFileProblem[];
@@ -88,7 +89,10 @@ export function parseEnvFile(text: string, lookup: Lookup = () => undefined, ear
     }
     return low + 1;
   };
-  const lineEnd = (from: number) => (text.indexOf('\n', from) === -1 ? text.length : text.indexOf('\n', from));
+  const lineEnd = (from: number) => {
+    const newline = text.indexOf('\n', from);
+    return newline === -1 ? text.length : newline;
+  };
   const known: Lookup = (name) => lookup(name) ?? (hasName(values, name) ? values[name] : hasName(earlier, name) ? earlier[name] : undefined);
   const interpolated = (raw: string, line: number): string | undefined => {
     const result = substitute(raw, known);

@@ -17,7 +17,8 @@ export function lookupIn(variables: Variables): Lookup {
   return (name) => (hasName(variables, name) ? variables[name] : undefined);
 }
 
-export const SUPPORTED_FORMS = '${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$';
+/** The forms named in the message about one that is not supported. */
+const SUPPORTED_FORMS = '${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$';
 
 /** compose's variable name: `[_a-z][_a-z0-9]*`, case-insensitive (template.go `substitutionNamed`). */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
