@@ -120,6 +120,82 @@ describe('env_file: the rest of compose-go parser.go', () => {
   });
 });
 
+describe('env_file: cases from compose-go dotenv/godotenv_test.go', () => {
+  it.each([
+    ['FOO =bar', 'bar'],
+    ['FOO= bar', 'bar'],
+    ['FOO="escaped\\"bar"', 'escaped"bar'],
+    ['FOO="\\"quoted\\""', '"quoted"'],
+    ['FOO="\'d\'"', "'d'"],
+    ['FOO: Foo=bar', 'Foo=bar'],
+    ['FOO=1:B', '1:B'],
+    ['export\tFOO=2', '2'],
+    ['\texport FOO=2', '2'],
+    ['export FOO="export A"', 'export A'],
+    ['FOO="bar\\nbaz"', 'bar\nbaz'],
+    ['FOO=a\\tb', 'a\\tb'],
+    ['FOO="Z\\aZ\\bZ\\fZ\\nZ\\rZ\\tZ\\vZ\\\\Z\\0123Z"', 'Z\x07Z\bZ\fZ\nZ\rZ\tZ\vZ\\ZSZ'],
+    ['FOO=foobar=', 'foobar='],
+    ['FOO=bar ', 'bar'],
+    ['FOO=bar #this is foo', 'bar'],
+    ['FOO=bar #', 'bar'],
+    ['FOO=123#not-an-inline-comment', '123#not-an-inline-comment'],
+    ['FOO="bar#baz"#', 'bar#baz'],
+    ["FOO='bar#baz' # comment", 'bar#baz'],
+    ['FOO="bar\\n\\ b\\az"', 'bar\n\\ b\x07z'],
+    ['FOO="bar\\\\\\n\\ b\\az"', 'bar\\\n\\ b\x07z'],
+    ['FOO="bar\\nbaz\\\\"', 'bar\nbaz\\'],
+    ['FOO="\\x07 \\u12e4 \\U00101234"', '\\x07 \\u12e4 \\U00101234'],
+  ])('%s -> %j', (line, expected) => {
+    const { values, problems } = parseEnvFile(line);
+    expect(problems).toEqual([]);
+    expect(values.FOO).toBe(expected);
+  });
+
+  it.each(['KEY="', 'KEY="value', 'KEY="value\\"', "KEY=\"value'", "KEY='", "KEY='value", "KEY='value\\'", 'KEY=\'value"'])(
+    'reports the unterminated quote of %s',
+    (line) => {
+      expect(parseEnvFile(line).problems).toEqual([{ line: 1, message: `unterminated ${line[4]} quote (close it; a quoted value may span lines)` }]);
+    },
+  );
+
+  it('reports lol$wut, and an empty name (compose-go accepts `="value"` under the name "")', () => {
+    expect(parseEnvFile('lol$wut').problems).toHaveLength(1);
+    expect(parseEnvFile('="value"').problems).toEqual([{ line: 1, message: 'expected NAME=value (fix it or comment it out with #)' }]);
+  });
+});
+
+describe('interpolation: cases from compose-go template/template_test.go', () => {
+  const variables = lookupIn({ FOO: 'first', BAR: '', JSON: '{"json":2}' });
+  it.each([
+    ['-ok ${BAR:-defaultValue}', '-ok defaultValue'],
+    ['+ok ${UNSET:-${BAR-defaultValue}}', '+ok '],
+    [':-ok ${UNSET-defaultValue}', ':-ok defaultValue'],
+    [':-ok ${BAR-defaultValue}', ':-ok '],
+    ['ok ${UNSET_VAR-$FOO}', 'ok first'],
+    ['ok ${UNSET_VAR-${FOO} ${FOO}}', 'ok first first'],
+    ['ok ${BAR:-${FOO} ${FOO}}', 'ok first first'],
+    ['ok ${BAR+$FOO}', 'ok first'],
+    ['ok ${BAR+$FOO ${FOO:+second}}', 'ok first second'],
+    ['ok ${FOO:?err}', 'ok first'],
+    ['ok ${BAR?err}', 'ok '],
+    ['${UNSET_VAR-myerror?msg}', 'myerror?msg'],
+    ['ok ${missing:-{"json":1}}', 'ok {"json":1}'],
+    ['ok ${JSON-{"json":1}}', 'ok {"json":2}'],
+  ])('%s -> %j', (template, expected) => {
+    expect(substitute(template, variables)).toMatchObject({ text: expected });
+  });
+
+  it.each([
+    ['${UNSET_VAR:?Mandatory Variable ${FOO}}', 'required variable "UNSET_VAR" is missing a value: Mandatory Variable first (set UNSET_VAR)'],
+    ['${BAR:?Mandatory Variable Empty}', 'required variable "BAR" is missing a value: Mandatory Variable Empty (set BAR)'],
+    ['${UNSET_VAR?}', 'required variable "UNSET_VAR" is missing a value (set UNSET_VAR)'],
+    ['${', 'unterminated "${" (close it with }, or write $$ for a literal $)'],
+  ])('%s is a problem', (template, problem) => {
+    expect(substitute(template, variables)).toEqual({ problem });
+  });
+});
+
 describe('interpolation: compose template.go', () => {
   const variables = lookupIn({ POSTGRES_USER: 'appuser', BASE_DIR: '/srv/app', EMPTY: '', SET: 'yes' });
   const text = (template: string) => {
