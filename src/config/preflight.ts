@@ -44,7 +44,7 @@ async function executableProblem(program: string, service: ServiceSpec): Promise
 
 /** How to install a program that stack files commonly run, added to its "not found" problem. */
 const INSTALL_HINTS: Record<string, string> = {
-  uv: 'uv installs with `python3 -m pip install uv` or the official installer, https://docs.astral.sh/uv/getting-started/installation/',
+  uv: 'for uv: `python3 -m pip install uv` or the installer at https://docs.astral.sh/uv/getting-started/installation/',
 };
 
 /** Why nothing else can listen on the port now, if it cannot: bound briefly on 127.0.0.1 and released. */

@@ -1,6 +1,7 @@
 // The development loop: a supervised service with `watch:` is restarted through its stack workflow
 // when its files change, the same path as `stackflow restart` (so the Web UI shows it, with the
 // changed files as the cause, and dependents follow the usual restart rules).
+import { relative } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import type { ServiceSpec } from '../model.js';
@@ -42,8 +43,13 @@ export function restartOnChange(spec: ServiceSpec, { client, log, signal }: Rest
     (watch) => {
       const close = () =>
         watch.close().catch((error: unknown) => log.warn(`${spec.name}: ending the watch failed: ${String(error)}`, { service: spec.name }));
-      if (signal.aborted) void close();
-      else signal.addEventListener('abort', () => void close(), { once: true });
+      if (signal.aborted) {
+        void close();
+        return;
+      }
+      signal.addEventListener('abort', () => void close(), { once: true });
+      const watched = settings.paths.map((path) => relative(spec.cwd, path) || '.').join(', ');
+      log.info(`${spec.name}: watching ${watched} for changes`, { service: spec.name });
     },
     (error: unknown) => log.warn(`${spec.name}: not watching for changes: ${(error as Error).message}`, { service: spec.name }),
   );

@@ -3,7 +3,7 @@
 // watched file restarts that service once) and a `down` that leaves nothing behind. Needs `uv` on
 // PATH (.ci/run installs it from PyPI).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { appendFile, cp, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -12,10 +12,12 @@ import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { StackStatus } from '../../src/model.js';
+import { livePid } from '../../src/process/pidfile.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { statusQuery, restartServiceSignal, stackWorkflowId, type RestartRequest } from '../../src/workflows/definitions.js';
 import { stackProcesses } from '../support/harness.js';
 import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
+import { isLive, killAllWorkerProcesses, pollUntil, startWorkerProcess } from '../support/worker-process.js';
 
 const CLI = resolve('bin/stackflow.js');
 const STACK = 'python';
@@ -56,6 +58,44 @@ async function statusWhen(done: (status: StackStatus) => boolean, what: string, 
   }
 }
 
+/**
+ * Resolves once the workers' logs say `service` is watched for the `nth` time (a watch starts with
+ * each supervision): the background worker's `worker.log`, and `more` (another worker's output).
+ */
+async function watching(service: string, nth: number, more: () => string = () => ''): Promise<void> {
+  await pollUntil(
+    `${service} to be watched (${nth})`,
+    async () => {
+      const log = (await readFile(join(dir, 'home', 'worker.log'), 'utf8').catch(() => '')) + more();
+      return log.split('\n').filter((line) => line.includes(`${service}: watching `)).length >= nth;
+    },
+    { timeoutMs: 60_000, everyMs: 100 },
+  );
+}
+
+/** Appends a comment to a watched file; resolves with data's status once it is healthy again under a new pid. */
+async function editAndAwaitRestart(before: StackStatus, file: string) {
+  const editedAt = Date.now();
+  await appendFile(join(dir, file), `\n# edited by the test at ${new Date(editedAt).toISOString()}\n`);
+  const after = await statusWhen(
+    (s) => s.services.data!.state === 'healthy' && s.services.data!.pid !== before.services.data!.pid,
+    'data to be healthy with a new pid',
+  );
+  console.log(`python stack: ${file} edited -> data healthy again in ${Date.parse(after.services.data!.healthyAt!) - editedAt} ms`);
+  return after;
+}
+
+/** The restartService signals the stack workflow received, decoded. */
+async function restartSignals(): Promise<RestartRequest[]> {
+  const history = await client.workflow.getHandle(stackWorkflowId(STACK)).fetchHistory();
+  const signals = (history.events ?? [])
+    .map((event) => event.workflowExecutionSignaledEventAttributes)
+    .filter((signal) => signal?.signalName === restartServiceSignal.name);
+  return Promise.all(
+    signals.map((signal) => decodeFromPayloadsAtIndex<RestartRequest>(client.options.loadedDataConverter, 0, signal!.input?.payloads)),
+  );
+}
+
 /** Processes whose working directory is inside the copied project: uv, uvicorn, python. */
 async function projectProcesses(): Promise<string[]> {
   const found: string[] = [];
@@ -93,15 +133,18 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Whatever a failed assertion left behind: drain it so no process outlives the test run.
-  if (existsSync(join(dir, 'home', 'worker.pid'))) await stackflow('down');
+  if (existsSync(join(dir, 'home', 'worker.pid')) || (await stackProcesses(STACK)).length > 0) await stackflow('down');
+  await killAllWorkerProcesses();
   await connection?.close();
   // the copy holds a whole virtual environment
   if ((await projectProcesses()).length === 0) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the Python stack (uv, FastAPI, uvicorn)', () => {
-  test('comes up healthy, wires the gateway, restarts a service on an edit, and leaves nothing after down', async () => {
+  test('comes up healthy, wires the gateway, restarts data once per watched edit (after a worker crash too), leaves nothing after down', async () => {
+    const upAt = Date.now();
     const up = await stackflow('up', '-d');
+    console.log(`python stack: up -d on a fresh copy (uv sync included) returned in ${Date.now() - upAt} ms`);
     expect(up.stderr).toBe('');
     expect(up.exitCode).toBe(0);
     expect(existsSync(join(dir, '.venv'))).toBe(true);
@@ -129,27 +172,36 @@ describe('the Python stack (uv, FastAPI, uvicorn)', () => {
     expect(existsSync(join(dir, 'home', STACK, 'data.db'))).toBe(true);
 
     // The development loop: one save under data's watch.paths restarts data, and only data.
-    await appendFile(join(dir, 'apps/data/main.py'), '\n# edited by the test\n');
-    const after = await statusWhen(
-      (s) => s.services.data!.state === 'healthy' && s.services.data!.pid !== before.services.data!.pid,
-      'data to be healthy with a new pid',
-    );
+    await watching('data', 1);
+    const after = await editAndAwaitRestart(before, 'apps/data/main.py');
     expect(after.services.data!.restarts).toBe(before.services.data!.restarts + 1);
     for (const service of SERVICES.filter((s) => s !== 'data')) {
       expect(after.services[service]!.pid).toBe(before.services[service]!.pid);
       expect(after.services[service]!.restarts).toBe(before.services[service]!.restarts);
     }
     // One restartService signal, naming the file (the debounce window is long past: data took seconds to restart).
-    const history = await client.workflow.getHandle(stackWorkflowId(STACK)).fetchHistory();
-    const signals = (history.events ?? [])
-      .map((event) => event.workflowExecutionSignaledEventAttributes)
-      .filter((signal) => signal?.signalName === restartServiceSignal.name);
-    expect(signals).toHaveLength(1);
-    const request = await decodeFromPayloadsAtIndex<RestartRequest>(client.options.loadedDataConverter, 0, signals[0]!.input?.payloads);
-    expect(request).toEqual({ service: 'data', cause: '1 file changed (apps/data/main.py)' });
+    expect(await restartSignals()).toEqual([{ service: 'data', cause: '1 file changed (apps/data/main.py)' }]);
+
+    // The watch survives the worker: SIGKILL the background worker `up -d` started; another worker
+    // adopts the services and watches them again.
+    await watching('data', 2);
+    const crashed = await livePid(join(dir, 'home', 'worker.pid'));
+    expect(crashed).toEqual(expect.any(Number));
+    process.kill(crashed!, 'SIGKILL');
+    await pollUntil('the worker to be gone', () => !isLive(crashed!));
+    const worker = await startWorkerProcess({ address: env.TEMPORAL_ADDRESS!, taskQueue: env.STACKFLOW_TASK_QUEUE! });
+    await watching('data', 3, worker.output);
+    const adopted = await editAndAwaitRestart(after, 'apps/data/main.py');
+    expect(adopted.services.data!.restarts).toBe(after.services.data!.restarts + 1);
+    for (const service of SERVICES.filter((s) => s !== 'data')) {
+      // adopted by the new worker, not started again
+      expect(adopted.services[service]!.pid).toBe(after.services[service]!.pid);
+    }
+    expect((await restartSignals()).map((request) => request.service)).toEqual(['data', 'data']);
 
     const down = await stackflow('down');
     expect(down.exitCode).toBe(0);
+    await worker.stop();
     expect(await stackProcesses(STACK)).toEqual([]);
     expect(await projectProcesses()).toEqual([]);
     expect(existsSync(join(dir, 'home', 'worker.pid'))).toBe(false);
