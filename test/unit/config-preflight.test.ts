@@ -57,8 +57,8 @@ describe('preflight', () => {
 
   it('adds the install hint when uv is not on PATH', async () => {
     expect(await problemsOf({ sync: { command: 'uv sync --frozen', env: { PATH: join(dir, 'bin') } } })).toEqual([
-      'services.sync.command: executable "uv" not found on PATH (install it or fix the command; uv installs with ' +
-        '`python3 -m pip install uv` or the official installer, https://docs.astral.sh/uv/getting-started/installation/)',
+      'services.sync.command: executable "uv" not found on PATH (install it or fix the command; for uv: ' +
+        '`python3 -m pip install uv` or the installer at https://docs.astral.sh/uv/getting-started/installation/)',
     ]);
   });
 
