@@ -7,7 +7,7 @@ import type { Logger } from '@temporalio/common';
 import type { ServiceSpec } from '../model.js';
 import { restartServiceSignal, stackWorkflowId } from '../workflows/definitions.js';
 import { describeChanges } from './changes.js';
-import { watchFiles } from './watcher.js';
+import { watchFiles, type FileWatch } from './watcher.js';
 
 export interface RestartOnChangeOptions {
   /** A client on the worker's connection (the activity context's `client`). */
@@ -15,42 +15,57 @@ export interface RestartOnChangeOptions {
   log: Logger;
   /** Aborted when supervision ends (the service stopped or exited, or the worker shuts down): the watch ends with it. */
   signal: AbortSignal;
+  /** When the supervised process started (epoch ms): files saved since then, before the watch began, count too. */
+  processStartedMs: number;
 }
 
 /**
- * While `signal` is not aborted, sends the stack workflow's `restartService` signal
- * `{ service, cause: "2 files changed (apps/data/main.py, …)" }` once per burst of changes under
- * `spec.watch`. Never throws: a watch that cannot start or a signal that cannot be sent is logged
- * and supervision goes on without it. The stack is the one named by the service's `STACKFLOW_STACK`.
+ * While `signal` is not aborted, watches `spec.watch` and, on the first burst of changes, sends the
+ * stack workflow's `restartService` signal `{ service, cause: "2 files changed (apps/data/main.py, …)" }`
+ * and stops watching: the restart ends this supervision, and the next one watches again, catching up
+ * on whatever was saved after its own process started. So one supervision asks for one restart.
+ * Never throws: a watch that cannot start or a signal that cannot be sent is logged and supervision
+ * goes on without it. The stack is the one named by the service's `STACKFLOW_STACK`.
  */
-export function restartOnChange(spec: ServiceSpec, { client, log, signal }: RestartOnChangeOptions): void {
+export function restartOnChange(spec: ServiceSpec, options: RestartOnChangeOptions): void {
+  const { client, log, signal } = options;
   const settings = spec.watch;
   if (!settings || signal.aborted) return;
-  const stack = spec.env.STACKFLOW_STACK!;
-  const handle = client.workflow.getHandle(stackWorkflowId(stack));
+  const meta = { service: spec.name };
+  let watch: FileWatch | undefined;
+  let requested = false;
+  const stop = () => {
+    const ending = watch;
+    watch = undefined;
+    ending?.close().catch((error: unknown) => log.warn(`${spec.name}: ending the watch failed: ${String(error)}`, meta));
+  };
   const requestRestart = (files: string[]) => {
+    if (requested) return;
+    requested = true;
+    stop();
     const cause = describeChanges(files);
-    log.info(`${spec.name}: ${cause}: asking for a restart`, { service: spec.name, files });
-    handle.signal(restartServiceSignal, { service: spec.name, cause }).catch((error: unknown) => {
-      log.warn(`${spec.name}: ${cause}, but the restart could not be asked for: ${String(error)}`, { service: spec.name });
-    });
+    log.info(`${spec.name}: ${cause}: asking for a restart`, { ...meta, files });
+    client.workflow
+      .getHandle(stackWorkflowId(spec.env.STACKFLOW_STACK!))
+      .signal(restartServiceSignal, { service: spec.name, cause })
+      .catch((error: unknown) => log.warn(`${spec.name}: ${cause}, but the restart could not be asked for: ${String(error)}`, meta));
   };
   watchFiles(settings, {
     base: spec.cwd,
     onChanges: requestRestart,
-    onError: (error) => log.warn(`${spec.name}: watching ${settings.paths.join(', ')} failed: ${error.message}`, { service: spec.name }),
+    onError: (error) => log.warn(`${spec.name}: watching ${settings.paths.join(', ')} failed: ${error.message}`, meta),
+    changedAfterMs: options.processStartedMs,
   }).then(
-    (watch) => {
-      const close = () =>
-        watch.close().catch((error: unknown) => log.warn(`${spec.name}: ending the watch failed: ${String(error)}`, { service: spec.name }));
-      if (signal.aborted) {
-        void close();
+    (started) => {
+      watch = started;
+      if (signal.aborted || requested) {
+        stop();
         return;
       }
-      signal.addEventListener('abort', () => void close(), { once: true });
+      signal.addEventListener('abort', stop, { once: true });
       const watched = settings.paths.map((path) => relative(spec.cwd, path) || '.').join(', ');
-      log.info(`${spec.name}: watching ${watched} for changes`, { service: spec.name });
+      log.info(`${spec.name}: watching ${watched} for changes`, meta);
     },
-    (error: unknown) => log.warn(`${spec.name}: not watching for changes: ${(error as Error).message}`, { service: spec.name }),
+    (error: unknown) => log.warn(`${spec.name}: not watching for changes: ${(error as Error).message}`, meta),
   );
 }

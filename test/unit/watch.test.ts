@@ -1,9 +1,9 @@
 // File watching: which changes count, how bursts become one restart, the `watch:` field, and the
 // real watcher on a temporary folder.
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { formatProblem, parseStack, StackFileError } from '../../src/config/index.js';
 import { ChangeBatcher, describeChanges, ignoreMatcher, type Timers } from '../../src/watch/changes.js';
 import { watchFiles } from '../../src/watch/watcher.js';
@@ -181,6 +181,32 @@ describe('watchFiles', () => {
       writeFileSync(join(base, 'apps/common.py'), '# shared v2\n');
       await seen;
       expect([...new Set(reported)].sort()).toEqual(['apps/common.py', 'apps/data/main.py']);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('reports at once what was modified after changedAfterMs, before the watch began', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'stackflow-watch-'));
+    const since = Date.now();
+    const at = (file: string, offsetMs: number) => {
+      mkdirSync(dirname(join(base, file)), { recursive: true });
+      writeFileSync(join(base, file), file);
+      utimesSync(join(base, file), (since + offsetMs) / 1000, (since + offsetMs) / 1000);
+    };
+    at('apps/data/seen.py', -10_000);
+    at('apps/data/sub/saved.py', 10_000);
+    at('apps/data/__pycache__/saved.cpython-311.pyc', 10_000);
+    at('apps/common.py', 10_000);
+    at('apps/other.py', 10_000);
+    let reported: (files: string[]) => void = () => undefined;
+    const batch = new Promise<string[]>((resolve) => (reported = resolve));
+    const watch = await watchFiles(
+      { paths: [join(base, 'apps/data'), join(base, 'apps/common.py')], ignore: ['__pycache__'], debounceMs: 10 },
+      { base, onChanges: (files) => reported(files), onError: () => undefined, changedAfterMs: since },
+    );
+    try {
+      expect((await batch).sort()).toEqual(['apps/common.py', 'apps/data/sub/saved.py']);
     } finally {
       await watch.close();
     }
