@@ -113,7 +113,10 @@ export function createActivities() {
         }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
         signal.addEventListener('abort', () => clearInterval(rotation));
         // `watch:` lives as long as this supervision: a worker that adopts the service watches again.
-        restartOnChange(spec, { client: Context.current().client, log: Context.current().log, signal, processStartedMs: Date.parse(record.startedAt) });
+        if (spec.watch) {
+          const { client, log } = Context.current();
+          restartOnChange(spec, { client, log, signal, processStartedMs: Date.parse(record.startedAt) });
+        }
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );
