@@ -11,6 +11,7 @@ import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
 import { ReadinessBus } from '../host/readiness-bus.js';
 import { describeGates } from '../lifecycle/plan.js';
+import { restartOnChange } from '../watch/restart-on-change.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import type {
   HealthyResult,
@@ -139,6 +140,11 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
           });
         }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
         signal.addEventListener('abort', () => clearInterval(rotation));
+        // `watch:` lives as long as this supervision: a worker that adopts the service watches again.
+        if (spec.watch) {
+          const { client, log } = Context.current();
+          restartOnChange(spec, { client, log, signal, processStartedMs: Date.parse(record.startedAt) });
+        }
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );
