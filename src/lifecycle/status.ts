@@ -26,6 +26,8 @@ export function emptyServiceStatus(host: string, port: number | undefined): Serv
     port: port ?? null,
     host,
     restarts: 0,
+    manualRestarts: 0,
+    backoff: null,
     startedAt: null,
     healthyAt: null,
     lastExit: null,
@@ -33,4 +35,15 @@ export function emptyServiceStatus(host: string, port: number | undefined): Serv
     memoryBytes: null,
     error: null,
   };
+}
+
+/**
+ * A service's error as one table cell: its first line, without the service's own name (`viz: exited
+ * with code 1` in the row of viz reads `exited with code 1`). The full text stays in `status <svc>`
+ * and `status --json`.
+ */
+export function errorSummary(service: string, error: string | null): string {
+  if (!error) return '';
+  const first = error.split('\n', 1)[0]!;
+  return first.split(`${service}: `).join('');
 }

@@ -1,3 +1,4 @@
+import { appendLogMarker } from './log-times.js';
 import { execa, type Result } from 'execa';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
@@ -73,10 +74,11 @@ export class ProcessManager {
     return join(this.stackDir, 'logs', `${service}.log`);
   }
 
-  spawn(spec: ServiceSpec, meta: { workflowId?: string; runId?: string } = {}): Promise<SpawnResult> {
+  /** `marker`: a line written into the log before a fresh spawn (not when a running process is adopted). */
+  spawn(spec: ServiceSpec, meta: { workflowId?: string; runId?: string } = {}, marker?: string): Promise<SpawnResult> {
     const lockKey = recordFile(this.stackDir, spec.name);
     const previous = spawnLocks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.spawnOrAdopt(spec, meta));
+    const run = previous.catch(() => undefined).then(() => this.spawnOrAdopt(spec, meta, marker));
     spawnLocks.set(lockKey, run);
     void run
       .finally(() => {
@@ -163,7 +165,7 @@ export class ProcessManager {
     }
   }
 
-  private async spawnOrAdopt(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }): Promise<SpawnResult> {
+  private async spawnOrAdopt(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }, marker?: string): Promise<SpawnResult> {
     const existing = await readRecord(this.stackDir, spec.name);
     if (existing && isRunning(existing)) {
       const updated = { ...existing, ...definedOnly(meta) };
@@ -173,10 +175,10 @@ export class ProcessManager {
       return { record: updated, adopted: true };
     }
     if (existing) await this.forget(existing);
-    return { record: await this.start(spec, meta), adopted: false };
+    return { record: await this.start(spec, meta, marker), adopted: false };
   }
 
-  private async start(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }): Promise<ProcessRecord> {
+  private async start(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }, marker?: string): Promise<ProcessRecord> {
     const [file, ...args] = spec.command;
     if (file === undefined) {
       throw new ServiceStartError({ service: spec.name, command: spec.command, reason: 'spawn', detail: 'empty command' });
@@ -184,6 +186,8 @@ export class ProcessManager {
     await checkCwd(spec);
     const logFile = this.logFile(spec.name);
     await mkdir(dirname(logFile), { recursive: true });
+    // The run boundary, while no process of this service writes to the file.
+    if (marker) await appendLogMarker(logFile, marker);
 
     // The child writes to its own copy of this descriptor: no pipe through us that our death would break.
     // execa's types list only descriptors up to 9, any open descriptor works (it goes to spawn unchanged).

@@ -2,7 +2,7 @@
 // nobody retypes a string. Must stay importable from workflow code: no Node modules here.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
+import type { BackoffInfo, ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
@@ -40,7 +40,8 @@ export interface RestartRequest {
 
 export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');
 export const restartServiceSignal = defineSignal<[RestartRequest]>('restartService');
-export const restartServiceUpdate = defineUpdate<void, [RestartRequest]>('restartService');
+/** Answers, once the service is healthy again, with the dependents it stopped and started again (in start order). */
+export const restartServiceUpdate = defineUpdate<string[], [RestartRequest]>('restartService');
 export const statusQuery = defineQuery<StackStatus>('status');
 /** The stack definition the running workflow works from (to compare with an edited file). */
 export const stackSpecQuery = defineQuery<StackSpec>('stackSpec');
@@ -64,6 +65,9 @@ export interface ServiceReport {
   state: ServiceState;
   pid?: number | null;
   restarts?: number;
+  manualRestarts?: number;
+  /** Set with `restarting` after a crash; null once healthy again. */
+  backoff?: BackoffInfo | null;
   startedAt?: string | null;
   healthyAt?: string | null;
   lastExit?: ExitInfo | null;

@@ -21,9 +21,10 @@ import {
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
-import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
+import { emptyServiceStatus, errorSummary, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
-import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
+import { dependentsMap, transitiveDependents, withDependencies, type DependencyMap } from '../graph/index.js';
+import { buildTimeline } from '../lifecycle/timeline.js';
 import {
   applyConfigUpdate,
   dependenciesMetSignal,
@@ -143,7 +144,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
-          carried: { restarts: status[name].restarts, restartTimes: [], lastExit: status[name].lastExit, phase: 'starting' },
+          carried: {
+            restarts: status[name].restarts,
+            manualRestarts: status[name].manualRestarts,
+            restartTimes: [],
+            lastExit: status[name].lastExit,
+            phase: 'starting',
+          },
           ...(gates.length && { waitFor: gates }),
         },
       ],
@@ -174,6 +181,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       state: keepBlocked ? 'blocked' : outcome.state,
       pid: null,
       restarts: outcome.restarts,
+      manualRestarts: outcome.manualRestarts ?? status[name].manualRestarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
     });
@@ -191,7 +199,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     released.delete(name);
     metSince.delete(name);
     const before = status[name];
-    status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
+    // A restart asked for (a dependency's restart, a reload): counted apart from crash restarts.
+    status[name] = {
+      ...emptyServiceStatus(before.host, before.port ?? undefined),
+      restarts: before.restarts,
+      manualRestarts: (before.manualRestarts ?? 0) + 1,
+      lastExit: before.lastExit,
+    };
     waitingSince.set(name, Date.now());
     changed();
   }
@@ -299,7 +313,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     return null;
   }
 
-  async function restart(request: RestartRequest): Promise<void> {
+  /** Restarts the service (and, when asked, its dependents); answers with the dependents it bounced. */
+  async function restart(request: RestartRequest): Promise<string[]> {
     const { service } = request;
     const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
     await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
@@ -323,6 +338,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     if (after.state !== 'healthy') {
       throw ApplicationFailure.nonRetryable(`${service} did not become healthy again: it is ${after.state}${after.error ? ` (${after.error})` : ''}`);
     }
+    return dependentsToCycle;
   }
 
   setHandler(statusQuery, snapshot);
@@ -348,6 +364,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       settle(name, {
         state: report.state,
         restarts: report.restarts ?? current.restarts,
+        manualRestarts: report.manualRestarts ?? current.manualRestarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
       });
@@ -445,7 +462,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     }
     const seen = version;
     armDeadline(startWhatIsReady());
-    setCurrentDetails(statusTable(snapshot()));
+    setCurrentDetails(stackDetails(snapshot(), deps));
     await condition(() => phase !== 'running' || version !== seen);
   }
 
@@ -453,7 +470,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     if (!launched.has(name) && current.state === 'pending') current.state = 'stopped';
   }
   armDeadline(undefined);
-  setCurrentDetails(statusTable(snapshot()));
+  setCurrentDetails(stackDetails(snapshot(), deps));
   const drained = stopInReverseOrder(Object.keys(status), 'stack shutdown');
   if (drainBudgetMs !== undefined && !(await withinBudget(drained, drainBudgetMs))) {
     const stuck = [...launched].filter((name) => !finished.has(name));
@@ -467,7 +484,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
   await drained;
   phase = 'drained';
-  setCurrentDetails(statusTable(snapshot()));
+  setCurrentDetails(stackDetails(snapshot(), deps));
   return snapshot();
 }
 
@@ -478,12 +495,39 @@ async function withinBudget(work: Promise<void>, ms: number): Promise<boolean> {
   return condition(() => done, ms);
 }
 
-/** The Web UI's "Current Details" of the stack: one row per service. */
-function statusTable(current: StackStatus): string {
-  const rows = Object.entries(current.services).map(
-    ([name, s]) => `| ${name} | ${s.state} | ${s.pid ?? ''} | ${s.restarts} | ${s.error ?? ''} |`,
-  );
-  return [`**${current.state}**`, '', '| service | state | pid | restarts | error |', '|---|---|---|---|---|', ...rows].join('\n');
+/**
+ * The Web UI's "Current Details" of the stack: one row per service (its error's first line, cut to
+ * fit: the service workflow's details have all of it) with its spawn and ready times from the stack's
+ * first spawn, then the critical chain that decided the startup's total.
+ */
+export function stackDetails(current: StackStatus, deps: DependencyMap): string {
+  const timeline = buildTimeline(current.services, Object.keys(current.services), deps);
+  const rows = new Map(timeline.rows.map((r) => [r.service, r]));
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '' : `+${v}ms`);
+  const lines = [
+    `**${current.state}**${timeline.origin === null ? '' : ` · startup ${timeline.totalMs}ms from the first spawn`}`,
+    '',
+    '| service | state | pid | restarts | spawn | ready | error |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(current.services).map(([name, s]) => {
+      const row = rows.get(name);
+      const restarts = `${s.restarts}${s.manualRestarts ? ` (+${s.manualRestarts} manual)` : ''}`;
+      return `| ${name} | ${s.state} | ${s.pid ?? ''} | ${restarts} | ${ms(row?.spawnMs)} | ${ms(row?.readyMs)} | ${cellText(errorSummary(name, s.error))} |`;
+    }),
+  ];
+  if (timeline.chain.length) {
+    const steps = timeline.chain.map((step) => `${step.service} (${step.waitMs >= 1 ? `waited ${step.waitMs}ms + ` : ''}${step.spawnToReadyMs}ms)`);
+    lines.push('', `**critical chain** ${timeline.totalMs}ms: ${steps.join(' → ')}`);
+  }
+  return lines.join('\n');
+}
+
+const CELL_MAX = 60;
+
+/** A table cell: `text` cut at CELL_MAX characters, its `|` escaped. */
+function cellText(text: string): string {
+  const first = text.replace(/\|/g, '\\|');
+  return first.length > CELL_MAX ? `${first.slice(0, CELL_MAX - 1)}…` : first;
 }
 
 /** The Web UI's "Details" of a service workflow: what it runs and how it is judged. */

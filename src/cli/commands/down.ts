@@ -6,6 +6,7 @@ import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
 import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { locateStackOrExit } from '../stack-file.js';
+import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
 
 export interface DownOptions {
@@ -39,9 +40,18 @@ export async function down(options: DownOptions): Promise<number> {
   return EXIT.ok;
 }
 
+/**
+ * Drains the stack and waits for its workflow's end, printing each service as it stops
+ * (`api_gateway stopped +120ms`, from the drain's start); null when the stack was not running.
+ */
 export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
   const started = Date.now();
-  const final = await session.stacks.shutdown(stack, reason, budgetMs);
+  const first = await session.stacks.status(stack).catch(() => null);
+  const following = new AbortController();
+  const seen = first ? followEvents(session.stacks, stack, first.services, (line) => say(dim(line)), following.signal, started) : null;
+  const final = await session.stacks.shutdown(stack, reason, budgetMs).finally(() => following.abort());
+  const last = await seen;
+  if (final && last) for (const line of eventLines(last, final.services, started)) say(dim(line));
   for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
