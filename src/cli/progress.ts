@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceStatus, StackStatus } from '../model.js';
 import type { StackClient } from '../client.js';
 import { isSettled } from '../lifecycle/status.js';
-import { retryLine, stoppedLine } from './view/events.js';
+import { retryLine, stoppedLine, type ServiceEvent } from './view/events.js';
 
 export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceStatus | undefined) => void;
 
@@ -58,8 +58,8 @@ export function unhealthyServices(status: StackStatus, services: string[]): [str
 }
 
 /**
- * The event lines between two `status` answers: each new crash back-off and each service that
- * stopped (its time from `since`, epoch ms).
+ * The event lines between two `status` answers, in the order they happened: each new crash back-off
+ * and each service that stopped (its time from `since`, epoch ms).
  */
 export function eventLines(
   before: Readonly<Record<string, ServiceStatus>>,
@@ -67,9 +67,11 @@ export function eventLines(
   since: number,
 ): string[] {
   const seenAt = Date.now();
-  return Object.entries(now).flatMap(([name, s]) =>
-    [retryLine(name, s, before[name]), stoppedLine(name, s, before[name], since, seenAt)].filter((l): l is string => l !== null),
-  );
+  return Object.entries(now)
+    .flatMap(([name, s]) => [retryLine(name, s, before[name]), stoppedLine(name, s, before[name], since, seenAt)])
+    .filter((e): e is ServiceEvent => e !== null)
+    .sort((a, b) => a.at - b.at)
+    .map((e) => e.line);
 }
 
 /**

@@ -61,7 +61,7 @@ export class StartupView {
       const s = current.services[name];
       if (!s) continue;
       const retry = retryLine(name, s, before[name]);
-      if (retry) events.push(retry);
+      if (retry) events.push(retry.line);
       const key = `${s.state}/${s.restarts}`;
       if (this.seen.get(name) === key) continue;
       this.seen.set(name, key);
