@@ -15,9 +15,12 @@ import { restartOnChange } from '../watch/restart-on-change.js';
 import { appendLogMarker, sampleLogTimes } from '../process/log-times.js';
 import { describeExitShort } from '../lifecycle/backoff.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
+import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
 import type {
+  AwaitHealthyInput,
   HealthyResult,
   ProcessInput,
+  ReportTo,
   ServiceActivityInput,
   SpawnInput,
   SpawnResult,
@@ -56,7 +59,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
   };
 
   return {
-    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], marker }: SpawnInput): Promise<SpawnResult> {
+    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], marker, reportTo }: SpawnInput): Promise<SpawnResult> {
       return bus.runSpawn(stackDir, spec.name, async (superseded) => {
         const waitStart = Date.now();
         if (waitFor.length && !bus.met(stackDir, waitFor)) {
@@ -69,6 +72,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
         try {
           const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId }, marker);
           bus.publish(stackDir, spec.name, 'started', record.pid);
+          await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt });
           return { pid: record.pid, startedAt: record.startedAt, adopted, ...(waited && { waited }) };
         } catch (err) {
           bus.publish(stackDir, spec.name, 'exited');
@@ -77,7 +81,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
       });
     },
 
-    async awaitHealthy({ stackDir, spec, pid }: ProcessInput): Promise<HealthyResult> {
+    async awaitHealthy({ stackDir, spec, pid, reportTo }: AwaitHealthyInput): Promise<HealthyResult> {
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
       const result = await withHeartbeats({ pid }, async (signal) => {
@@ -124,6 +128,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
         }),
       );
       bus.publish(stackDir, spec.name, 'healthy', pid);
+      await tellStack(reportTo, { healthyAt: result.healthyAt, error: registryError ?? null });
       return registryError ? { ...result, registryError } : result;
     },
 
@@ -220,6 +225,19 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
 /** The fact a process exit establishes: `completed` only when its restart policy will not run it again (SPEC §4). */
 function endedFact(spec: ServiceSpec, exit: ExitInfo) {
   return exit.code === 0 && !exit.signal && spec.restart.policy !== 'always' ? 'completed' : 'exited';
+}
+
+/**
+ * Sends the stack workflow the activity's report (SPEC §5 `serviceReport`), completed with what the
+ * activity learned. A stack workflow that is gone (terminated by hand) changes nothing for the service.
+ */
+export async function tellStack(reportTo: ReportTo | undefined, learned: Partial<ServiceReport>): Promise<void> {
+  if (!reportTo) return;
+  try {
+    await Context.current().client.workflow.getHandle(reportTo.workflowId).signal(serviceReportSignal, { ...reportTo.report, ...learned });
+  } catch {
+    // Its seq makes a report sent again by a retry harmless; one that cannot be sent is superseded by the next.
+  }
 }
 
 /** Runs a registry change; its failure comes back as a message instead of failing the lifecycle step. */
