@@ -64,6 +64,12 @@ export interface ServiceSpec {
   cwd: string;
   /** Fully resolved environment for the process (stack env, env files, service env, injected vars). */
   env: Record<string, string>;
+  /**
+   * Names in `env` whose values may be shown to a person (UI details, status, logs): literals of the
+   * stack file's `env:` and the injected STACKFLOW_*, PORT, <DEP>_URL / <DEP>_PORT. Every other name
+   * (values from an `env_file` or interpolated from the caller's environment) is secret: shown as `***`.
+   */
+  publicEnv: string[];
   port?: number;
   dependsOn: Record<string, DependencySpec>;
   health: ReadinessSettings;

@@ -88,6 +88,18 @@ function interpolateStack(root: unknown, env: Variables, dir: string) {
   };
 }
 
+/**
+ * Names of `env:` entries at `path` of the file as written whose value interpolates nothing: the
+ * literals, which may be shown to a person. A value with any `$` (an interpolation, even `$$`) is
+ * treated as secret.
+ */
+function literalEnvNames(root: unknown, path: string[]): Set<string> {
+  let node = root;
+  for (const key of path) node = isPlainMap(node) ? node[key] : undefined;
+  if (!isPlainMap(node)) return new Set();
+  return new Set(Object.entries(node).filter(([, value]) => !String(value).includes('$')).map(([name]) => name));
+}
+
 /** Later problems at (or under) the path of an earlier one are its consequences, not news. */
 function withoutConsequences(causes: Problem[], problems: Problem[]): Problem[] {
   const isUnder = (path: string, cause: string) => path === cause || path.startsWith(`${cause}.`) || path.startsWith(`${cause}[`);
@@ -122,7 +134,8 @@ export function parseStack(text: string, options: ParseOptions): LoadedStack {
   const file = resolve(options.file);
   const dir = dirname(file);
   const env = options.env ?? process.env;
-  const interpolated = interpolateStack(parseYaml(text, options.file), env, dir);
+  const raw = parseYaml(text, options.file);
+  const interpolated = interpolateStack(raw, env, dir);
   const problems: Problem[] = [];
 
   const stack = validate(stackSchema, interpolated.value, [], options.file, problems);
@@ -135,7 +148,16 @@ export function parseStack(text: string, options: ParseOptions): LoadedStack {
   }
   const defaults = validate(serviceSchema, root.defaults ?? {}, ['defaults'], options.file, problems);
   const stackEnv = { ...interpolated.envFileValues, ...stack?.env };
-  const { services, invalidServices } = resolveServices(declaredServices, { file: options.file, dir, stackEnv, defaults }, problems);
+  const literalStackEnv = literalEnvNames(raw, ['env']);
+  const literalDefaultsEnv = literalEnvNames(raw, ['defaults', 'env']);
+  const literalEnv = (service: string) => {
+    const written = isPlainMap(declaredServices[service]) ? declaredServices[service].env : undefined;
+    const writtenNames = new Set(isPlainMap(written) ? Object.keys(written) : []);
+    const fromDefaults = [...literalDefaultsEnv].filter((name) => !writtenNames.has(name));
+    return new Set([...literalEnvNames(raw, ['services', service, 'env']), ...fromDefaults]);
+  };
+  const context = { file: options.file, dir, stackEnv, defaults, literalStackEnv, literalEnv };
+  const { services, invalidServices } = resolveServices(declaredServices, context, problems);
 
   const resolved = resolveStack({
     name: stack?.name ?? defaultStackName(dir),

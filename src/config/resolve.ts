@@ -80,20 +80,21 @@ function instancesOf(stack: string, enabled: Map<string, BaseService>, service: 
     ),
   );
   const dependencyPorts = Object.fromEntries(dependencies.map(([dependency]) => [dependency, enabled.get(dependency)!.spec.port]));
-  return expandReplicas(spec, replicas).map((instance, index) => ({
-    ...instance,
-    dependsOn,
-    env: {
-      ...instance.env,
-      ...injectedEnv({
-        stack,
-        service: spec.name,
-        ...(replicas > 1 ? { replica: index } : {}),
-        ...(instance.port === undefined ? {} : { port: instance.port }),
-        dependencyPorts,
-      }),
-    },
-  }));
+  return expandReplicas(spec, replicas).map((instance, index) => {
+    const injected = injectedEnv({
+      stack,
+      service: spec.name,
+      ...(replicas > 1 ? { replica: index } : {}),
+      ...(instance.port === undefined ? {} : { port: instance.port }),
+      dependencyPorts,
+    });
+    return {
+      ...instance,
+      dependsOn,
+      env: { ...instance.env, ...injected },
+      publicEnv: [...new Set([...instance.publicEnv, ...Object.keys(injected)])],
+    };
+  });
 }
 
 /** The loaded stack, or the problems that stop it from being one. */

@@ -20,6 +20,21 @@ export interface ServiceContext {
   dir: string;
   /** Stack-wide `env_file` values with the stack `env` over them. */
   stackEnv: Record<string, string>;
+  /** Names of the stack `env:` written as literals (no interpolation): their values may be shown. */
+  literalStackEnv: ReadonlySet<string>;
+  /** The same for a service's own `env:` (with `defaults.env` merged in). */
+  literalEnv(service: string): ReadonlySet<string>;
+}
+
+/**
+ * The names of `env` whose values may be shown (ServiceSpec.publicEnv): a literal of the service's
+ * own `env:` or, when neither it nor an env file of the service sets the name, of the stack `env:`.
+ */
+function publicEnvNames(name: string, env: Record<string, string>, input: ServiceInput, envFileValues: Record<string, string>, context: ServiceContext): string[] {
+  const own = context.literalEnv(name);
+  return Object.keys(env).filter((key) =>
+    input.env !== undefined && key in input.env ? own.has(key) : !(key in envFileValues) && context.literalStackEnv.has(key),
+  );
 }
 
 function resolveCommand(input: ServiceInput, report: ReportProblem): string[] {
@@ -94,13 +109,15 @@ export function resolveService(name: string, input: ServiceInput, context: Servi
   const envFiles = readEnvFiles(input.env_file ?? [], context.dir, 'env_file');
   for (const problem of envFiles.problems) report(problem.path, problem.message);
   const liveness = resolveLiveness(input, report);
+  const env = { ...context.stackEnv, ...envFiles.values, ...input.env };
   return {
     spec: {
       name,
       command: resolveCommand(input, report),
       shell: input.shell ?? false,
       cwd: resolve(context.dir, input.cwd ?? '.'),
-      env: { ...context.stackEnv, ...envFiles.values, ...input.env },
+      env,
+      publicEnv: publicEnvNames(name, env, input, envFiles.values, context),
       ...(input.port === undefined ? {} : { port: input.port }),
       dependsOn: Object.fromEntries(
         Object.entries(input.depends_on ?? {}).map(([dep, d]) => [

@@ -3,9 +3,12 @@
 import { connectWorkerConnection } from '../../temporal/index.js';
 import { createStackflowWorker } from '../../worker.js';
 import { EXIT } from '../errors.js';
-import { taskQueueFromEnv } from '../session.js';
+import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
 export async function worker(options: { host: string }): Promise<number> {
+  // A worker never creates a key: one without the key reports the key id its tasks need instead.
+  const { keyring, dataConverter } = await encryptionFromEnv(false, console.log);
+  const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
     const stackflowWorker = await createStackflowWorker({
@@ -13,8 +16,16 @@ export async function worker(options: { host: string }): Promise<number> {
       namespace: process.env.TEMPORAL_NAMESPACE || 'default',
       taskQueue: taskQueueFromEnv(),
       host: options.host,
+      dataConverter,
+      ...(endpoint ? { codecEndpoint: endpoint } : {}),
+      log: console.log,
     });
     console.log(`stackflow worker for host "${options.host}" on task queue ${taskQueueFromEnv()}`);
+    if (keyring === null) console.log('Payload encryption is off (STACKFLOW_ENCRYPTION=off).');
+    else if (keyring.current === null) {
+      console.log(`Warning: no encryption key (STACKFLOW_ENCRYPTION_KEY unset, no ${keyring.keyFile}): this worker cannot read encrypted stacks.`);
+    } else console.log(`Payloads encrypted with key ${keyring.current.id} (from ${keyring.source}).`);
+    if (stackflowWorker.codecEndpoint) console.log(`Codec endpoint for the Web UI: ${stackflowWorker.codecEndpoint.url}`);
     await stackflowWorker.run();
   } finally {
     await connection.close();
