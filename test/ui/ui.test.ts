@@ -14,12 +14,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, FrameLocator, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { watchUntilSettled } from '../../src/cli/progress.js';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js';
-import { launchChromium, requireChromium, waitForHttp, waitWithReload } from './browser.js';
+import { launchChromium, markdownPanel, requireChromium, waitForHttp, waitWithReload } from './browser.js';
 
 const OUTPUT_DIR = path.resolve('test-output/ui');
 const ACTIVITIES = ['spawnService', 'awaitHealthy', 'registerService', 'superviseService'];
@@ -62,18 +62,6 @@ afterAll(async () => {
     await server?.stop();
   }
 }, 60_000);
-
-/** The iframe a User Metadata panel renders its markdown in, found by the panel's heading. */
-function markdownPanel(page: Page, heading: string): FrameLocator {
-  return page
-    .locator('div')
-    .filter({ has: page.getByRole('heading', { name: heading, exact: true }) })
-    .filter({ has: page.locator('iframe') })
-    .last()
-    .locator('iframe')
-    .first()
-    .contentFrame();
-}
 
 describe('the Temporal Web UI', () => {
   test('lists a 3-service stack by StackName and shows its child workflows, activities and summaries', async () => {
