@@ -33,7 +33,13 @@ const started = new Set<WorkerProcess>();
  * workers are created. The environment is the test's own minus every TEMPORAL_* variable, so a
  * developer's Temporal settings cannot leak in.
  */
-export async function startWorkerProcess(opts: { address: string; taskQueue: string; host?: string }): Promise<WorkerProcess> {
+export async function startWorkerProcess(opts: {
+  address: string;
+  taskQueue: string;
+  host?: string;
+  /** Set over the environment described above (e.g. another STACKFLOW_ENCRYPTION_KEY). */
+  env?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
   Object.assign(env, {
     TEMPORAL_ADDRESS: opts.address,
@@ -42,6 +48,7 @@ export async function startWorkerProcess(opts: { address: string; taskQueue: str
     TEMPORAL_CONFIG_FILE: resolve('test/fixtures/no-such-temporal.toml'),
     STACKFLOW_TASK_QUEUE: opts.taskQueue,
     NODE_OPTIONS: '',
+    ...opts.env,
   });
   const startedAt = Date.now();
   const child: ChildProcess = spawn(process.execPath, [CLI, 'worker', '--host', opts.host ?? 'local'], {
