@@ -56,6 +56,7 @@ describe('a minimal service', () => {
         shell: false,
         cwd: dir,
         env: { STACKFLOW_STACK: loaded.spec.name, STACKFLOW_SERVICE: 'api' },
+        publicEnv: ['STACKFLOW_STACK', 'STACKFLOW_SERVICE'],
         dependsOn: {},
         health: { probe: { kind: 'process' }, intervalMs: 1000, timeoutMs: 2000, startPeriodMs: 0, readyTimeoutMs: 60_000 },
         restart: { policy: 'on-failure', maxRestarts: 5, backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 } },
