@@ -1,5 +1,6 @@
 // The Temporal Web UI tells a stack's startup story (issue 4, item 2): a real 3-service stack on a
 // dev server of our own with its UI, looked at in headless Debian Chromium through playwright-core.
+// Payloads are encrypted (issue 12): the UI decodes them through the worker's codec endpoint.
 // jest's global server is headless, so this file starts its own; screenshots go to test-output/ui/.
 //
 // What UI 2.42.1 (bundled in Temporal CLI 1.5.1) shows, and where this test looks for it:
@@ -37,14 +38,17 @@ beforeAll(async () => {
   const port = await findFreePort();
   let uiPort = await findFreePort();
   while (uiPort === port) uiPort = await findFreePort();
+  let codecPort = await findFreePort();
+  while (codecPort === port || codecPort === uiPort) codecPort = await findFreePort();
   const logFile = path.join(OUTPUT_DIR, 'temporal-ui-server.log');
   await rm(logFile, { force: true });
-  server = await startDevServer({ cliPath, port, uiPort, logFile, detached: false });
+  // Payloads are encrypted: the UI reads them through the worker's codec endpoint, as users' does.
+  server = await startDevServer({ cliPath, port, uiPort, logFile, detached: false, codecEndpoint: `http://127.0.0.1:${codecPort}` });
 
   const globalAddress = process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
   process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = server.address;
   try {
-    world = await startWorld();
+    world = await startWorld({}, { codecEndpointPort: codecPort });
   } finally {
     if (globalAddress === undefined) delete process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
     else process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = globalAddress;
