@@ -2,12 +2,14 @@
 // gracefully; the services it supervises keep running and the next worker adopts them.
 import { connectWorkerConnection } from '../../temporal/index.js';
 import { createStackflowWorker } from '../../worker.js';
+import { DEFAULT_HOST } from '../../workflows/definitions.js';
 import { EXIT } from '../errors.js';
 import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
 export async function worker(options: { host: string }): Promise<number> {
-  // A worker never creates a key: one without the key reports the key id its tasks need instead.
-  const { keyring, dataConverter } = await encryptionFromEnv(false, console.log);
+  // The worker of this machine (host `local`) may create the key, as `up` does; a worker for another
+  // host never does: without the key it reports the key id its tasks need instead of inventing one.
+  const { keyring, dataConverter } = await encryptionFromEnv(options.host === DEFAULT_HOST, console.log);
   const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
