@@ -160,7 +160,7 @@ describe('publicEnv', () => {
       env: { LOG_LEVEL: 'info', REGION: '${REGION}' },
       services: {
         db: { command: 'x', port: 5000 },
-        app: { command: 'x', depends_on: ['db'], env_file: 'app.env', env: { TOKEN: '${TOKEN}', MODE: 'dev', COST: '$$5' } },
+        app: { command: 'x', depends_on: ['db'], env_file: 'app.env', env: { TOKEN: '${TOKEN}', MODE: 'dev' } },
       },
     });
     const { spec } = parseStack(yaml, { file: join(dir, 'stack.yaml'), env: { TOKEN: 't', REGION: 'eu' } });
