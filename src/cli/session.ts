@@ -81,7 +81,9 @@ export async function openSession(home: string, log: (line: string) => void, { c
   const endpoint = codecEndpointFromEnv();
   let temporal;
   try {
-    temporal = await ensureTemporal({ home, log, ...(endpoint ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {}) });
+    // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
+    const codecEndpoint = endpoint && endpoint.port !== 0 ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {};
+    temporal = await ensureTemporal({ home, log, ...codecEndpoint });
   } catch (err) {
     if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
     throw err;

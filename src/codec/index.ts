@@ -24,7 +24,8 @@ export function stackflowDataConverter(keyring: Keyring | null): DataConverter {
 
 /**
  * The loopback port of the codec endpoint from STACKFLOW_CODEC_ENDPOINT: unset -> 8234, `off` -> null
- * (not served; the embedded UI then shows encrypted payloads), else a port number. Throws
+ * (not served; the embedded UI then shows encrypted payloads), else a port number (0: any free port,
+ * which the embedded server's UI cannot be pointed at). Throws
  * EncryptionConfigError for anything else.
  */
 export function codecEndpointPort(env: NodeJS.ProcessEnv = process.env): number | null {
