@@ -22,12 +22,13 @@ export async function worker(options: { host: string }): Promise<number> {
       ...(endpoint ? { codecEndpoint: endpoint } : {}),
       log: console.log,
     });
-    console.log(`stackflow worker for host "${options.host}" on task queue ${taskQueueFromEnv()}`);
     if (keyring === null) console.log('Payload encryption is off (STACKFLOW_ENCRYPTION=off).');
     else if (keyring.current === null) {
       console.log(`Warning: no encryption key (STACKFLOW_ENCRYPTION_KEY unset, no ${keyring.keyFile}): this worker cannot read encrypted stacks.`);
     } else console.log(`Payloads encrypted with key ${keyring.current.id} (from ${keyring.source}).`);
     if (stackflowWorker.codecEndpoint) console.log(`Codec endpoint for the Web UI: ${stackflowWorker.codecEndpoint.url}`);
+    // Last: tests and scripts take this line as "the worker is up".
+    console.log(`stackflow worker for host "${options.host}" on task queue ${taskQueueFromEnv()}`);
     await stackflowWorker.run();
   } finally {
     await connection.close();
