@@ -140,7 +140,7 @@ export function createActivities() {
 
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
-  if (!record) return { exit: null, escalated: false };
+  if (!record) return manager.endStrays(service);
   // Heartbeats, but a stop once begun is finished whatever the workflow says meanwhile.
   const ctx = Context.current();
   const beat = setInterval(() => ctx.heartbeat({ pid: record.pid }), HEARTBEAT_EVERY_MS);
