@@ -1,6 +1,6 @@
 import { execa, type Result } from 'execa';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, fstatSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { access, constants, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import which from 'which';
@@ -144,8 +144,6 @@ export class ProcessManager {
     }
     const remaining = (await this.processesOf(record)).map((m) => named(m.pid));
     reapOrphans(seen);
-    const cgroup = serviceCgroup(this.stackDir, record.service);
-    if (cgroup !== null && remaining.length === 0) removeCgroup(cgroup);
     const exit = (await ownChildren.get(identity(record))?.exit) ?? (leaderOurs ? { code: null, signal: null, at: new Date().toISOString() } : null);
     // With something left the record stays, so a later stop can try again.
     if (remaining.length === 0) await this.forget(record);
@@ -236,9 +234,10 @@ export class ProcessManager {
   /** A line from stackflow itself in the service's log (and so in `logs` and in a start error's log tail). */
   private note(service: string, text: string): void {
     try {
+      mkdirSync(dirname(this.logFile(service)), { recursive: true });
       appendFileSync(this.logFile(service), `[stackflow] ${text}\n`);
     } catch {
-      // No log directory yet: the note would only have explained; nothing depends on it.
+      // An unwritable log: the note would only have explained; nothing depends on it.
     }
   }
 
@@ -348,6 +347,9 @@ export class ProcessManager {
   private async forget(record: ProcessRecord): Promise<void> {
     ownChildren.delete(identity(record));
     await removeRecord(this.stackDir, record);
+    // An emptied cgroup is removed with the record; a populated one stays (removeCgroup leaves it).
+    const cgroup = serviceCgroup(this.stackDir, record.service);
+    if (cgroup !== null) removeCgroup(cgroup);
   }
 }
 

@@ -7,7 +7,7 @@ import { LogCursor, compilePattern, execProbe, httpProbe, logProbe, processProbe
 import { ProcessManager } from '../../src/process/manager.js';
 import { readStat } from '../../src/process/proc.js';
 import type { ProcessRecord } from '../../src/process/record.js';
-import { ProcessGroups, eventually, freePort, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
+import { ProcessGroups, eventually, freePort, removeStackCgroups, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
 
 const groups = new ProcessGroups();
 let dir: { path: string; remove: () => Promise<void> };
@@ -20,6 +20,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   groups.killAll();
+  await removeStackCgroups(dir.path);
   await dir.remove();
 });
 

@@ -8,7 +8,7 @@ import { ProcessManager } from '../../src/process/manager.js';
 import { cpuPercent, groupMembers, isZombie, pageSize, parseStat, readStat, sampleGroup } from '../../src/process/proc.js';
 import { isSameProcess, readRecord, recordFile, writeRecord, type ProcessRecord } from '../../src/process/record.js';
 import { LAUNCH_ENV, newLaunchId } from '../../src/process/tracking.js';
-import { ProcessGroups, eventually, freePort, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
+import { ProcessGroups, eventually, freePort, removeStackCgroups, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
 
 const groups = new ProcessGroups();
 let dir: { path: string; remove: () => Promise<void> };
@@ -21,6 +21,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   groups.killAll();
+  await removeStackCgroups(dir.path);
   await dir.remove();
 });
 
