@@ -4,6 +4,7 @@ import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync } from 'node:
 import { access, constants, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import which from 'which';
+import { portHeldMessage } from '../health/listeners.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { commandInCgroup, killCgroup, removeCgroup, serviceCgroup } from './cgroup.js';
 import { ServiceStartError } from './errors.js';
@@ -252,6 +253,9 @@ export class ProcessManager {
     const cgroup = serviceCgroup(this.stackDir, spec.name);
     // Run through a shell that joins the cgroup first: a missing program must still be ENOENT, not exit 127.
     if (cgroup !== null) await checkExecutable(spec, file);
+    // The preflight checked the port at `up`; another program may have taken it since.
+    const held = spec.port === undefined ? null : portHeldMessage(spec.port);
+    if (held !== null) throw new ServiceStartError({ service: spec.name, command: spec.command, reason: 'port', detail: held });
     const launchId = newLaunchId(this.stackDir, spec.name);
     const [program, ...argv] = cgroup === null ? spec.command : commandInCgroup(cgroup, spec.command);
 

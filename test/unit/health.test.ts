@@ -65,7 +65,10 @@ describe('probes', () => {
   it('http: reports the status, and the error when nothing listens', async () => {
     const port = await freePort();
     const probe = { kind: 'http', url: `http://127.0.0.1:${port}/health`, status: 200 } as const;
-    expect(await httpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `GET http://127.0.0.1:${port}/health → ECONNREFUSED` });
+    expect(await httpProbe(probe, { timeoutMs: 1000 })).toEqual({
+      ok: false,
+      detail: `GET http://127.0.0.1:${port}/health → ECONNREFUSED; [::1] → ECONNREFUSED`,
+    });
 
     const record = await start('web', serverCommand(port, 60_000));
     await eventually(async () => (await readFile(record.logFile, 'utf8')).includes('listening'), 5000, 'listening');
@@ -81,7 +84,7 @@ describe('probes', () => {
     const started = Date.now();
     expect(await httpProbe({ kind: 'http', url: `http://127.0.0.1:${port}/`, status: 200 }, { timeoutMs: 100 })).toEqual({
       ok: false,
-      detail: `GET http://127.0.0.1:${port}/ → timeout after 100ms`,
+      detail: `GET http://127.0.0.1:${port}/ → timeout after 100ms; [::1] → ECONNREFUSED`,
     });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await tcpProbe({ kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 100 })).toEqual({
@@ -93,7 +96,7 @@ describe('probes', () => {
   it('tcp: refused, then connected', async () => {
     const port = await freePort();
     const probe = { kind: 'tcp', host: '127.0.0.1', port } as const;
-    expect(await tcpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `tcp 127.0.0.1:${port} → ECONNREFUSED` });
+    expect(await tcpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `tcp 127.0.0.1:${port} → ECONNREFUSED; ::1 → ECONNREFUSED` });
     const record = await start('web', serverCommand(port, 0));
     await reportedReadyAt(record);
     expect(await tcpProbe(probe, { timeoutMs: 1000 })).toMatchObject({ ok: true });
@@ -270,7 +273,7 @@ describe('watchLiveness', () => {
       signal: new AbortController().signal,
     });
     await manager.stop(record, { signal: 'SIGTERM', timeoutMs: 2000 });
-    expect(await watching).toEqual({ detail: `GET http://127.0.0.1:${port}/ → ECONNREFUSED` });
+    expect(await watching).toEqual({ detail: `GET http://127.0.0.1:${port}/ → ECONNREFUSED; [::1] → ECONNREFUSED` });
   });
 
   it('stops when aborted', async () => {
