@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import which from 'which';
 import { portHeldMessage } from '../health/listeners.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
-import { commandInCgroup, killCgroup, removeCgroup, serviceCgroup } from './cgroup.js';
+import { cgroupPids, commandInCgroup, killCgroup, removeCgroup, serviceCgroup } from './cgroup.js';
 import { ServiceStartError } from './errors.js';
 import { describeProcess, isZombie, readStat, type ProcStat } from './proc.js';
 import { isRunning, readRecord, recordFile, removeRecord, writeRecord, type ProcessRecord } from './record.js';
@@ -21,6 +21,8 @@ const GROUP_POLL_MS = 20;
 /** SIGKILL cannot be ignored; a group still alive after this is stuck in the kernel (D state). */
 const KILL_WAIT_MS = 5_000;
 const TAIL_CHUNK_BYTES = 64 * 1024;
+/** How often a new service's cgroup is checked for its pid: the shell joins within a few ms. */
+const JOIN_POLL_MS = 2;
 
 /** A child of this OS process: the only kind whose exit status we learn. */
 class OwnChild {
@@ -301,11 +303,14 @@ export class ProcessManager {
       launchId,
       ...(cgroup === null ? {} : { cgroup }),
     };
-    ownChildren.set(identity(record), new OwnChild(child));
+    const own = new OwnChild(child);
+    ownChildren.set(identity(record), own);
     try {
+      // The shell joins the cgroup before it execs the service: until it has, a stop would not see it.
+      if (cgroup !== null) await joined(cgroup, pid, own.exit);
       await writeRecord(this.stackDir, record);
     } catch (err) {
-      // Without a record nobody could ever find (or stop) this process again.
+      // Outside its cgroup, or without a record, nobody could ever find (or stop) this process again.
       if (cgroup !== null) killCgroup(cgroup);
       sendSignal(-record.pgid, 'SIGKILL');
       throw err;
@@ -354,6 +359,17 @@ export class ProcessManager {
     // An emptied cgroup is removed with the record; a populated one stays (removeCgroup leaves it).
     const cgroup = serviceCgroup(this.stackDir, record.service);
     if (cgroup !== null) removeCgroup(cgroup);
+  }
+}
+
+/** Resolves once `pid` is listed in `cgroup` (a few ms after the spawn) or has exited. */
+async function joined(cgroup: string, pid: number, exit: Promise<unknown>): Promise<void> {
+  let ended = false;
+  void exit.then(() => (ended = true));
+  const deadline = Date.now() + KILL_WAIT_MS;
+  while (!ended && !cgroupPids(cgroup).includes(pid)) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} did not join its cgroup ${cgroup} within ${KILL_WAIT_MS}ms`);
+    await sleep(JOIN_POLL_MS);
   }
 }
 

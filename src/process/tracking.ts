@@ -61,10 +61,11 @@ export function isOurProcess(stackDir: string, record: ProcessRecord): boolean {
 }
 
 /**
- * Every live process of the service: its cgroup's members; every process carrying a launch marker of
- * this service (any launch: an earlier one whose record was lost is ours too); the recorded leader
- * and its process group when the leader is ours; group members left by a leader that has exited,
- * when they are still in this worker's tree (the subreaper fallback); and all their descendants.
+ * Every live process of the service. With a cgroup: its members. Without (the fallback): every
+ * process carrying a launch marker of this service (any launch: an earlier one whose record was
+ * lost is ours too); the recorded leader's process group while the leader is ours; group members
+ * left by a leader that has exited, when they are still in this worker's tree (the subreaper); and
+ * all their descendants.
  * `launchOnly`: only what belongs to the launch of `record` (a newer launch of the service runs).
  */
 export async function serviceProcesses(
@@ -73,16 +74,18 @@ export async function serviceProcesses(
   service: string,
   options: { launchOnly?: boolean } = {},
 ): Promise<ProcStat[]> {
+  const cgroup = options.launchOnly ? null : serviceCgroup(stackDir, service);
+  if (cgroup !== null) {
+    // Complete by construction: whatever the service starts is born in its cgroup and cannot leave it
+    // without root, and neither its sessions nor its groups reach outside. No /proc scan needed.
+    return cgroupPids(cgroup)
+      .map((pid) => readStat(pid))
+      .filter((p): p is ProcStat => p !== null && !isZombie(p));
+  }
   const all = await allProcesses();
   const live = all.filter((p) => !isZombie(p) && p.pid !== process.pid);
   const members = new Map<number, ProcStat>();
   const add = (p: ProcStat) => members.set(p.pid, p);
-
-  const cgroup = options.launchOnly ? null : serviceCgroup(stackDir, service);
-  if (cgroup !== null) {
-    const inCgroup = new Set(cgroupPids(cgroup));
-    for (const p of live) if (inCgroup.has(p.pid)) add(p);
-  }
   const prefix = servicePrefix(stackDir, service);
   const matches = options.launchOnly ? (launch: string) => launch === record?.launchId : (launch: string) => launch.startsWith(prefix);
   for (const p of live) {

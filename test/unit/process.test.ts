@@ -254,6 +254,7 @@ describe('a service and its worker', () => {
       'process/cgroup',
       'process/tracking',
       'process/subreaper',
+      'health/listeners',
       'registry/json-file',
     ];
     for (const name of sources) {
