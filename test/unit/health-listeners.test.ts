@@ -1,29 +1,16 @@
 // Readiness counts only the service's own listener, on either loopback; a port taken after the
 // preflight is named at the spawn. Real processes, real sockets.
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { waitUntilReady } from '../../src/health/poller.js';
 import { listenersOn, loopbackUrl, portHeldMessage } from '../../src/health/listeners.js';
 import { tcpProbe } from '../../src/health/probes.js';
-import { ProcessManager } from '../../src/process/manager.js';
 import type { ProcessRecord } from '../../src/process/record.js';
-import { ProcessGroups, eventually, freePort, removeStackCgroups, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
+import { eventually, freePort, processSandbox, serviceSpec } from '../fixtures/proc/helpers.js';
 
-const groups = new ProcessGroups();
-let dir: { path: string; remove: () => Promise<void> };
-let manager: ProcessManager;
-
-beforeEach(async () => {
-  dir = await tempDir();
-  manager = new ProcessManager(dir.path);
-});
-
-afterEach(async () => {
-  groups.killAll();
-  await removeStackCgroups(dir.path);
-  await dir.remove();
-});
+const sandbox = processSandbox();
+const { groups } = sandbox;
 
 /** A node one-liner that listens on `host:port` and says `up`. */
 const listener = (host: string, port: number) => [
@@ -33,7 +20,7 @@ const listener = (host: string, port: number) => [
 ];
 
 async function startService(name: string, command: string[], port?: number): Promise<ProcessRecord> {
-  const { record } = await manager.spawn(serviceSpec(name, command, port === undefined ? {} : { port }));
+  const { record } = await sandbox.manager.spawn(serviceSpec(name, command, port === undefined ? {} : { port }));
   groups.add(record.pgid);
   return record;
 }
@@ -47,7 +34,7 @@ async function foreignListener(host: string, port: number): Promise<number> {
   return child.pid!;
 }
 
-const processesOf = (record: ProcessRecord) => async () => (await manager.processesOf(record)).map((p) => p.pid);
+const processesOf = (record: ProcessRecord) => async () => (await sandbox.manager.processesOf(record)).map((p) => p.pid);
 
 describe('listeners from /proc/net/tcp{,6}', () => {
   it('finds a listener on 127.0.0.1 and one on ::1, and the URL where a ::1-only service answers', async () => {
@@ -98,7 +85,7 @@ describe('the port re-check before the spawn', () => {
     const port = await freePort();
     const foreign = await foreignListener('::1', port);
     expect(portHeldMessage(port)).toMatch(new RegExp(`^port ${port} is held by pid ${foreign} \\(node -e .*\\)$`));
-    await expect(manager.spawn(serviceSpec('data', listener('127.0.0.1', port), { port }))).rejects.toMatchObject({
+    await expect(sandbox.manager.spawn(serviceSpec('data', listener('127.0.0.1', port), { port }))).rejects.toMatchObject({
       details: { reason: 'port', detail: portHeldMessage(port) },
       message: expect.stringContaining(`data: not started: port ${port} is held by pid ${foreign}`),
     });
