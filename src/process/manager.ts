@@ -8,7 +8,7 @@ import { portHeldMessage } from '../health/listeners.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { cgroupPids, commandInCgroup, killCgroup, removeCgroup, serviceCgroup } from './cgroup.js';
 import { ServiceStartError } from './errors.js';
-import { describeProcess, isZombie, readStat, type ProcStat } from './proc.js';
+import { allProcesses, describeProcess, environOf, isZombie, readStat, type ProcStat } from './proc.js';
 import { isRunning, readRecord, recordFile, removeRecord, writeRecord, type ProcessRecord } from './record.js';
 import { reapOrphan } from './subreaper.js';
 import { isOurProcess, LAUNCH_ENV, newLaunchId, serviceProcesses, trackingMechanism } from './tracking.js';
@@ -21,6 +21,8 @@ const GROUP_POLL_MS = 20;
 /** SIGKILL cannot be ignored; a group still alive after this is stuck in the kernel (D state). */
 const KILL_WAIT_MS = 5_000;
 const TAIL_CHUNK_BYTES = 64 * 1024;
+/** How often the subreaper fallback looks for orphans of services that ended on their own. */
+const ORPHAN_SCAN_MS = 5_000;
 /** How often a new service's cgroup is checked for its pid: the shell joins within a few ms. */
 const JOIN_POLL_MS = 2;
 
@@ -93,7 +95,9 @@ export class ProcessManager {
   /** How descendants are tracked here: cgroup v2, else the worker as a child subreaper plus the launch marker. */
   readonly tracking = trackingMechanism();
 
-  constructor(readonly stackDir: string) {}
+  constructor(readonly stackDir: string) {
+    if (this.tracking === 'subreaper') watchOrphans();
+  }
 
   logFile(service: string): string {
     return join(this.stackDir, 'logs', `${service}.log`);
@@ -386,12 +390,44 @@ function named(pid: number): NamedProcess {
   return { pid, command: describeProcess(pid) };
 }
 
+function ownPids(): Set<number> {
+  return new Set([...ownChildren.keys()].map((key) => Number(key.split(':')[0])));
+}
+
+/** Orphans of services seen alive as this worker's children (the subreaper fallback): pid → start time. */
+const orphans = new Map<number, number>();
+let orphanWatch: NodeJS.Timeout | undefined;
+
+/**
+ * As a subreaper the worker inherits the orphans of its services; when one ends on its own it is
+ * the worker's zombie. Every ORPHAN_SCAN_MS the worker notes its children that it did not spawn and
+ * that carry a launch marker, and reaps those of them that have ended (same pid and start time).
+ */
+function watchOrphans(): void {
+  if (orphanWatch !== undefined) return;
+  orphanWatch = setInterval(() => void collectOrphans().catch(() => undefined), ORPHAN_SCAN_MS);
+  orphanWatch.unref();
+}
+
+async function collectOrphans(): Promise<void> {
+  const own = ownPids();
+  for (const p of await allProcesses()) {
+    if (p.ppid !== process.pid || own.has(p.pid)) continue;
+    if (!isZombie(p)) {
+      if (!orphans.has(p.pid) && environOf(p.pid).some((e) => e.startsWith(`${LAUNCH_ENV}=`))) orphans.set(p.pid, p.startTime);
+    } else if (orphans.get(p.pid) === p.startTime) {
+      reapOrphan(p.pid);
+    }
+  }
+  for (const [pid, startTime] of orphans) if (readStat(pid)?.startTime !== startTime) orphans.delete(pid);
+}
+
 /**
  * Orphans of the service that were re-parented to this worker (the subreaper fallback) and have
  * ended are its zombies: collect them. Our own children are left to libuv, which reaps them itself.
  */
 function reapOrphans(pids: Set<number>): void {
-  const own = new Set([...ownChildren.keys()].map((key) => Number(key.split(':')[0])));
+  const own = ownPids();
   for (const pid of pids) {
     const stat = readStat(pid);
     if (stat !== null && isZombie(stat) && stat.ppid === process.pid && !own.has(pid)) reapOrphan(pid);

@@ -107,6 +107,22 @@ for (const mode of ['cgroup', 'fallback'] as const) {
       expect(gone(escaped)).toBe(true);
       await expect(readRecord(dir.path, 'envi')).resolves.toBeUndefined();
     });
+
+    if (mode === 'fallback') {
+      it('reaps an orphan the worker inherited once it ends on its own (no zombie left behind)', async () => {
+        const manager = new ProcessManager(dir.path);
+        expect(manager.tracking).toBe('subreaper');
+        const orphan = `5.${process.hrtime()[1] % 1000}`;
+        const { record } = await manager.spawn(serviceSpec('cron', ['sh', '-c', `(setsid sleep ${orphan} &); exec sleep 60`]));
+        started.push(record.pid);
+        const pid = await findOne(['sleep', orphan]);
+        // Re-parented to this process (the subreaper), not to init.
+        expect(readStat(pid)!.ppid).toBe(process.pid);
+        // It ends after ~5s; the orphan watch (every 5s) saw it alive and collects its exit status.
+        await eventually(() => readStat(pid) === null, 15_000, `orphan ${pid} to be reaped`);
+        await manager.stop(record, { signal: 'SIGKILL', timeoutMs: 0 });
+      }, 20_000);
+    }
   });
 
   describe(`identity (${mode})`, () => {
