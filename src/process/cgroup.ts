@@ -3,6 +3,7 @@
 // once. See the kernel's Documentation/admin-guide/cgroup-v2.rst ("cgroup.procs", "cgroup.kill",
 // "Delegation"). Service cgroups go under the worker's own cgroup (the part of the tree that
 // whoever started the worker handed to it), in `stackflow/<stack key>/<service>`.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -27,13 +28,34 @@ export function cgroupBase(): string | null {
     if (mount !== null && own !== undefined) {
       const candidate = join(mount, own, 'stackflow');
       mkdirSync(candidate, { recursive: true });
-      if (existsSync(join(candidate, 'cgroup.procs'))) base = candidate;
+      if (existsSync(join(candidate, 'cgroup.procs')) && canJoin(candidate)) base = candidate;
     }
   } catch {
     base = null;
   }
   detectedBase = base;
   return base;
+}
+
+/**
+ * Creating a cgroup is not enough: moving a process into it can still fail (no write access to a
+ * common ancestor outside a delegated subtree, a threaded or domain-invalid parent). One throwaway
+ * shell tries exactly what each spawn will do.
+ */
+function canJoin(base: string): boolean {
+  const trial = join(base, `trial-${process.pid}`);
+  try {
+    mkdirSync(trial, { recursive: true });
+    return spawnSync('/bin/sh', ['-c', 'echo $$ > "$0"', join(trial, 'cgroup.procs')], { stdio: 'ignore' }).status === 0;
+  } catch {
+    return false;
+  } finally {
+    try {
+      rmdirSync(trial);
+    } catch {
+      // Not created, or the trial shell is not reaped yet (then the kernel frees it with the last exit).
+    }
+  }
 }
 
 /** The mount point of the cgroup v2 hierarchy (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts). */
