@@ -11,7 +11,7 @@ import { ServiceStartError } from './errors.js';
 import { allProcesses, describeProcess, environOf, isZombie, readStat, type ProcStat } from './proc.js';
 import { isRunning, readRecord, recordFile, removeRecord, writeRecord, type ProcessRecord } from './record.js';
 import { reapOrphan } from './subreaper.js';
-import { isOurProcess, LAUNCH_ENV, newLaunchId, serviceProcesses, trackingMechanism } from './tracking.js';
+import { isOurProcess, LAUNCH_ENV, newLaunchId, serviceProcesses, spawnedHere, trackingMechanism } from './tracking.js';
 import { abortable, sleep } from './wait.js';
 
 /** An adopted process is not our child: nothing tells us when it ends, so /proc is polled. */
@@ -309,6 +309,7 @@ export class ProcessManager {
     };
     const own = new OwnChild(child);
     ownChildren.set(identity(record), own);
+    spawnedHere.add(identity(record));
     try {
       // The shell joins the cgroup before it execs the service: until it has, a stop would not see it.
       if (cgroup !== null) await joined(cgroup, pid, own.exit);
@@ -359,6 +360,7 @@ export class ProcessManager {
 
   private async forget(record: ProcessRecord): Promise<void> {
     ownChildren.delete(identity(record));
+    spawnedHere.delete(identity(record));
     await removeRecord(this.stackDir, record);
     // An emptied cgroup is removed with the record; a populated one stays (removeCgroup leaves it).
     const cgroup = serviceCgroup(this.stackDir, record.service);

@@ -39,6 +39,12 @@ export function trackingMechanism(): TrackingMechanism {
   return becomeSubreaper() ? 'subreaper' : 'environment';
 }
 
+/**
+ * `pid:startTime` of the processes this OS process spawned itself and still holds the handle of:
+ * ours without looking further (a service whose command is `env -i …` carries no marker).
+ */
+export const spawnedHere = new Set<string>();
+
 /** The launch id a process was started with, if any. */
 function launchOf(pid: number): string | undefined {
   const entry = environOf(pid).find((e) => e.startsWith(`${LAUNCH_ENV}=`));
@@ -53,6 +59,7 @@ function launchOf(pid: number): string | undefined {
 export function isOurProcess(stackDir: string, record: ProcessRecord): boolean {
   const stat = readStat(record.pid);
   if (stat === null || stat.startTime !== record.startTime) return false;
+  if (spawnedHere.has(`${record.pid}:${record.startTime}`)) return true;
   if (record.launchId !== undefined && record.launchId.startsWith(servicePrefix(stackDir, record.service))) {
     if (launchOf(record.pid) === record.launchId) return true;
   }

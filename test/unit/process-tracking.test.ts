@@ -108,6 +108,15 @@ for (const mode of ['cgroup', 'fallback'] as const) {
       await expect(readRecord(dir.path, 'envi')).resolves.toBeUndefined();
     });
 
+    it('stops a service whose own command scrubs its environment (env -i …): it is still ours', async () => {
+      const manager = new ProcessManager(dir.path);
+      const { record } = await manager.spawn(serviceSpec('bare', ['env', '-i', 'sleep', unique()]));
+      started.push(record.pid);
+      await eventually(() => readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').startsWith('sleep'), 5000, 'exec of sleep');
+      expect(await manager.stop(record, { signal: 'SIGTERM', timeoutMs: 5000 })).toMatchObject({ remaining: [], notOurs: [] });
+      expect(gone(record.pid)).toBe(true);
+    });
+
     if (mode === 'fallback') {
       it('reaps an orphan the worker inherited once it ends on its own (no zombie left behind)', async () => {
         const manager = new ProcessManager(dir.path);
