@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { watchUntilSettled } from '../../src/cli/progress.js';
 import { isZombie, readStat } from '../../src/process/proc.js';
 import { writeRecord } from '../../src/process/record.js';
+import { eventually } from '../fixtures/proc/helpers.js';
 import { fixtureStack, stackProcesses, startWorld, type TestWorld } from '../support/harness.js';
 
 let world: TestWorld;
@@ -46,13 +47,17 @@ describe('down', () => {
     const [daemon, main, scrubbed] = [unique(), unique(), unique()];
     const { spec } = await fixtureStack(world, {
       daemon: { port: false, extra: { command: ['sh', '-c', `setsid sleep ${daemon} & exec sleep ${main}`] } },
-      oneshot: { port: false, extra: { command: ['sh', '-c', `env -i sleep ${scrubbed} & sleep 1`], restart: { policy: 'never' } } },
+      // Its leader ends on its own: `restart: never`, the child it leaves has no marker at all.
+      oneshot: { port: false, extra: { command: ['sh', '-c', `env -i sleep ${scrubbed} & sleep 5`], restart: { policy: 'never' } } },
     });
     await world.stacks.start(spec, []);
+    // Seen while they run (the one-shot's leftovers are ended as soon as its leader exits).
+    const escaped = await eventually(() => {
+      const found = [...findByArgv(['sleep', daemon]), ...findByArgv(['sleep', scrubbed])];
+      return found.length === 2 && found;
+    }, 10_000, 'both escaped children');
     const settled = await watchUntilSettled(world.stacks, spec.name, ['daemon', 'oneshot'], noop);
     expect(settled.services.daemon.state).toBe('healthy');
-    const escaped = [...findByArgv(['sleep', daemon]), ...findByArgv(['sleep', scrubbed])];
-    expect(escaped).toHaveLength(2);
 
     await world.stacks.shutdown(spec.name, 'test');
     expect(escaped.filter(alive)).toEqual([]);
