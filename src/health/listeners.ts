@@ -6,7 +6,8 @@
 // Loopback rule: 127.0.0.1, ::1 and `localhost` are one loopback. A service is reachable on
 // loopback when it listens on 127.0.0.1, ::1, 0.0.0.0 or :: (dual stack); probes try 127.0.0.1
 // and then ::1, so a server that listens on [::1] only (Node ≥ 17 resolving `localhost`, Vite) is
-// seen as well as one on 127.0.0.1.
+// seen as well as one on 127.0.0.1. The registry's URL and an injected `<DEP>_URL` name ::1 when
+// that is the only loopback the service answers on.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { describeProcess, environOf } from '../process/proc.js';
 
@@ -145,4 +146,19 @@ export function loopbackUrl(port: number): string {
   const listeners = listenersOn(port);
   const v4 = listenerReached(listeners, '127.0.0.1');
   return v4 === undefined && listenerReached(listeners, '::1') !== undefined ? `http://[::1]:${port}` : `http://127.0.0.1:${port}`;
+}
+
+/**
+ * `env` with each injected `<DEP>_URL=http://127.0.0.1:<port>` (the one whose `<DEP>_PORT` is that
+ * port, see src/config/service-env.ts) pointed at `http://[::1]:<port>` when the dependency answers
+ * on ::1 only. Applied at spawn, when the dependencies this service waits for are listening; any
+ * other value is left as written.
+ */
+export function withLoopbackUrls(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  for (const [key, value] of Object.entries(env)) {
+    const port = env[`${key.slice(0, -'_URL'.length)}_PORT`];
+    if (key.endsWith('_URL') && port !== undefined && value === `http://127.0.0.1:${port}`) out[key] = loopbackUrl(Number(port));
+  }
+  return out;
 }

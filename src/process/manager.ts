@@ -4,7 +4,7 @@ import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync } from 'node:
 import { access, constants, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import which from 'which';
-import { portHeldMessage } from '../health/listeners.js';
+import { portHeldMessage, withLoopbackUrls } from '../health/listeners.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { cgroupPids, commandInCgroup, killCgroup, removeCgroup, serviceCgroup } from './cgroup.js';
 import { ServiceStartError } from './errors.js';
@@ -274,7 +274,7 @@ export class ProcessManager {
       logOffset = fstatSync(fd).size;
       child = execa(program!, argv, {
         cwd: spec.cwd,
-        env: { ...spec.env, [LAUNCH_ENV]: launchId },
+        env: { ...withLoopbackUrls(spec.env), [LAUNCH_ENV]: launchId },
         extendEnv: true,
         detached: true,
         cleanup: false,

@@ -2,6 +2,7 @@
 // preflight is named at the spawn. Real processes, real sockets.
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { waitUntilReady } from '../../src/health/poller.js';
 import { listenersOn, loopbackUrl, portHeldMessage } from '../../src/health/listeners.js';
@@ -19,8 +20,8 @@ const listener = (host: string, port: number) => [
   `require('net').createServer((s) => s.end()).listen(${port}, ${JSON.stringify(host)}, () => console.log('up'))`,
 ];
 
-async function startService(name: string, command: string[], port?: number): Promise<ProcessRecord> {
-  const { record } = await sandbox.manager.spawn(serviceSpec(name, command, port === undefined ? {} : { port }));
+async function startService(name: string, command: string[], port?: number, env: Record<string, string> = {}): Promise<ProcessRecord> {
+  const { record } = await sandbox.manager.spawn(serviceSpec(name, command, { env, ...(port === undefined ? {} : { port }) }));
   groups.add(record.pgid);
   return record;
 }
@@ -45,6 +46,26 @@ describe('listeners from /proc/net/tcp{,6}', () => {
     expect(listenersOn(v6)).toEqual([{ address: '::1', port: v6, inode: expect.any(Number) }]);
     expect(loopbackUrl(v4)).toBe(`http://127.0.0.1:${v4}`);
     expect(loopbackUrl(v6)).toBe(`http://[::1]:${v6}`);
+  });
+});
+
+describe('<DEP>_URL', () => {
+  it('points a dependent at [::1] when its dependency answers on ::1 only; other values stay as written', async () => {
+    const [v6, v4] = [await freePort(), await freePort()];
+    await foreignListener('::1', v6);
+    await foreignListener('127.0.0.1', v4);
+    const env = {
+      DATA_URL: `http://127.0.0.1:${v6}`,
+      DATA_PORT: String(v6),
+      USER_URL: `http://127.0.0.1:${v4}`,
+      USER_PORT: String(v4),
+      OTHER_URL: `http://127.0.0.1:${v6}`,
+    };
+    const record = await startService('api', ['sleep', '30'], undefined, env);
+    const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toEqual(
+      expect.arrayContaining([`DATA_URL=http://[::1]:${v6}`, `USER_URL=http://127.0.0.1:${v4}`, `OTHER_URL=http://127.0.0.1:${v6}`]),
+    );
   });
 });
 
