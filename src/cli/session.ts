@@ -21,6 +21,7 @@ import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreach
 import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
+import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -105,11 +106,19 @@ export async function openSession(home: string, log: (line: string) => void, { c
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');
 
-/** Starts `stackflow worker` in the background unless one of ours already runs for this home. */
+/**
+ * Starts `stackflow worker` in the background unless one of ours already runs for this home. Under
+ * `<home>/worker.lock`, so two `up -d` at the same moment start one worker: the second finds the
+ * first one's pid file.
+ */
 export async function ensureBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
+  await mkdir(home, { recursive: true });
+  return withFileLock(join(home, 'worker.lock'), () => startBackgroundWorker(home, session));
+}
+
+async function startBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
   const running = await livePid(workerPidFile(home));
   if (running !== null) return { pid: running, started: false };
-  await mkdir(home, { recursive: true });
   // execa's types list descriptors up to 9 only; any open descriptor is passed to spawn unchanged.
   const logFd = openSync(join(home, 'worker.log'), 'a') as 9;
   const child = execa(process.execPath, [CLI_ENTRY_PATH, 'worker', '--host', DEFAULT_HOST], {
