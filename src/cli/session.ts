@@ -3,12 +3,9 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { StackClient } from '../client.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
-import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
@@ -59,6 +56,7 @@ export async function ensureBackgroundWorker(home: string, session: Session): Pr
   if (running !== null) return { pid: running, started: false };
   await mkdir(home, { recursive: true });
   // execa's types list descriptors up to 9 only; any open descriptor is passed to spawn unchanged.
+  const { execa } = await import('execa');
   const logFd = openSync(join(home, 'worker.log'), 'a') as 9;
   const child = execa(process.execPath, [CLI_ENTRY_PATH, 'worker', '--host', DEFAULT_HOST], {
     detached: true,
@@ -100,6 +98,8 @@ export interface InProcessWorker {
 export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
   await mkdir(home, { recursive: true });
   const logFile = join(home, 'worker.log');
+  // Loaded here, not at the top: the worker SDK (its native bridge) is heavy and most commands never need it.
+  const [{ DefaultLogger, Runtime }, { createStackflowWorker }] = await Promise.all([import('@temporalio/worker'), import('../worker.js')]);
   Runtime.install({
     shutdownSignals: [],
     // The terminal belongs to the progress view and the services' logs.

@@ -3,8 +3,6 @@ import { resolve } from 'node:path';
 import { loadStack, StackFileError, formatProblem, type LoadedStack } from '../config/index.js';
 import { CliError, EXIT } from './errors.js';
 
-export const DEFAULT_STACK_FILE = 'stack.yaml';
-
 export async function loadStackOrExit(file: string): Promise<LoadedStack> {
   try {
     return await loadStack(resolve(file));

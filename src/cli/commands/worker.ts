@@ -4,17 +4,20 @@ import { connectWorkerConnection } from '../../temporal/index.js';
 import { createStackflowWorker } from '../../worker.js';
 import { EXIT } from '../errors.js';
 import { taskQueueFromEnv } from '../session.js';
+import { DEFAULT_HOST } from '../../workflows/definitions.js';
 
-export async function worker(options: { host: string }): Promise<number> {
+/** `host` defaults to DEFAULT_HOST, the host of services whose stack file names none. */
+export async function worker(options: { host?: string }): Promise<number> {
+  const host = options.host ?? DEFAULT_HOST;
   const connection = await connectWorkerConnection({});
   try {
     const stackflowWorker = await createStackflowWorker({
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE || 'default',
       taskQueue: taskQueueFromEnv(),
-      host: options.host,
+      host,
     });
-    console.log(`stackflow worker for host "${options.host}" on task queue ${taskQueueFromEnv()}`);
+    console.log(`stackflow worker for host "${host}" on task queue ${taskQueueFromEnv()}`);
     await stackflowWorker.run();
   } finally {
     await connection.close();
