@@ -1,4 +1,4 @@
-// `npm run bench [-- --case a|b|c ...] [--install-peers] [--smoke]`: see bench/README.md.
+// `npm run bench [-- --case a|b|c|example|cli|restart ...] [--runner ...] [--smoke]`: see bench/README.md.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +14,12 @@ import { runRestartLatency } from './restart.js';
 import { Cleanup, cpuTicks, killSurvivors, runCommand } from './processes.js';
 import { caseTable, probesText, targets, targetsText, traceText, writeResults, type BenchResults, type CaseResult, type RunResult } from './report.js';
 import { runOurs, type TemporalTarget } from './run-ours.js';
-import { findProcessCompose, installProcessCompose, processComposeVersion, runProcessCompose } from './run-process-compose.js';
+import { findProcessCompose, processComposeVersion, runProcessCompose } from './run-process-compose.js';
 
 const { values: args } = parseArgs({
   options: {
     case: { type: 'string', multiple: true },
     runner: { type: 'string', multiple: true },
-    'install-peers': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
@@ -149,12 +148,6 @@ async function runOne(runner: Runner | 'prime', c: BenchCase, setup: Setup, roun
 async function main(): Promise<number> {
   const { cases, probes } = selectedCases();
   const notes: string[] = [];
-  if (args['install-peers'] && !args.smoke && !(await findProcessCompose())) {
-    await installProcessCompose().catch((err: Error) => {
-      notes.push(`--install-peers: ${err.message.split('\n').slice(0, 3).join(' ')}`);
-      console.error(`process-compose could not be installed:\n${err.message}`);
-    });
-  }
   const processCompose = args.smoke ? null : await findProcessCompose();
   if (!args.smoke && !processCompose) notes.push('process-compose not found (PROCESS_COMPOSE_PATH, PATH, user cache): no peer columns');
   const runners = selectedRunners(
