@@ -120,6 +120,8 @@ export async function allocatePorts(names: string[]): Promise<Record<string, num
   return ports;
 }
 
+const SLOW_MACHINE_DEADLINE = '5m';
+
 /** `restart`: the stack's default restart policy (stack-file grammar); none by default, so a failure shows as one. */
 export function stackflowStackFile(stackName: string, s: StackInstance, restart: Record<string, unknown> = { policy: 'never' }): string {
   if (s.custom) return stringify({ ...s.custom.stackFile, name: stackName });
@@ -129,8 +131,12 @@ export function stackflowStackFile(stackName: string, s: StackInstance, restart:
       {
         command: ['/bin/bash', FIXTURE],
         port: s.ports[name],
-        ...(s.dag.deps[name]!.length ? { depends_on: Object.fromEntries(s.dag.deps[name]!.map((d) => [d, 'healthy'])) } : {}),
-        health: { http: { url: `http://127.0.0.1:${s.ports[name]}/health` }, interval: '1s' },
+        // Deadlines far beyond any run (as process-compose's failure_threshold below): a loaded machine
+        // gives slow figures, not a run that failed because a dependency wait or a readiness wait expired.
+        ...(s.dag.deps[name]!.length
+          ? { depends_on: Object.fromEntries(s.dag.deps[name]!.map((d) => [d, { condition: 'healthy', timeout: SLOW_MACHINE_DEADLINE }])) }
+          : {}),
+        health: { http: { url: `http://127.0.0.1:${s.ports[name]}/health` }, interval: '1s', ready_timeout: SLOW_MACHINE_DEADLINE },
       },
     ]),
   );
@@ -163,7 +169,7 @@ export function processComposeFile(s: StackInstance): string {
           initial_delay_seconds: 0,
           period_seconds: 1, // its fastest: an integer, minimum 1
           timeout_seconds: 1,
-          failure_threshold: 120, // counts from the first probe: must outlast the slowest start
+          failure_threshold: 300, // 5 min (SLOW_MACHINE_DEADLINE), counted from the first probe
         },
         availability: { restart: 'no' },
         shutdown: { signal: 15, timeout_seconds: 5 },
