@@ -5,7 +5,7 @@
 // SDK, yaml and zod, is imported when that command runs, so `--help` loads none of them.
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
-import { EncryptionConfigError, EncryptionKeyError } from '../codec/index.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
 import { red } from './output.js';
 
 /** The stack file a command reads without `-c`, relative to the working directory (compose's `compose.yaml` habit). */
