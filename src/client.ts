@@ -1,5 +1,6 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
 import type { StackSpec, StackStatus } from './model.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
 import {
@@ -14,6 +15,9 @@ import {
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
 import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
+
+/** gRPC status code. */
+const GRPC_NOT_FOUND = 5;
 
 export interface StartResult {
   /** false when the stack was already running and the services were added to it. */
@@ -60,6 +64,7 @@ export class StackClient {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     }
+    await this.requireKey(stack.name);
     const wanted = services.length ? services : Object.keys(stack.services);
     const added = await this.handle(stack.name).executeUpdate(startServicesUpdate, { args: [{ stack, services: wanted }] });
     return { started: false, added };
@@ -73,12 +78,14 @@ export class StackClient {
   /** Restarts one service through the workflow; resolves once it is healthy again. */
   /** Restarts `service` (and its dependents when asked); resolves with the dependents it bounced, once healthy again. */
   async restart(stack: string, service: string, withDependents = false): Promise<string[]> {
+    await this.requireKey(stack);
     // A workflow from before the answer carried the dependents answers nothing (null).
     return (await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] })) ?? [];
   }
 
   /** Applies an edited stack file to the running stack; resolves with the plan once it has settled. */
   async reload(stack: StackSpec): Promise<ReloadPlan> {
+    await this.requireKey(stack.name);
     return this.handle(stack.name).executeUpdate(applyConfigUpdate, { args: [stack] });
   }
 
@@ -90,8 +97,40 @@ export class StackClient {
   /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */
   async shutdown(stack: string, reason: string, timeoutMs?: number): Promise<StackStatus | null> {
     if (!(await this.isRunning(stack))) return null;
+    await this.requireKey(stack);
     const handle = this.handle(stack);
     await handle.signal(shutdownSignal, { reason, timeoutMs });
     return handle.result();
+  }
+
+  /**
+   * Throws EncryptionKeyError (naming the key id) unless this client can read the running stack's
+   * payloads: checked on the input of its current run before any signal or update, because a
+   * workflow cannot read a message sealed with another key. So a wrong key starts or stops nothing.
+   */
+  async requireKey(stack: string): Promise<void> {
+    let history;
+    try {
+      ({ history } = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: stackWorkflowId(stack) },
+        maximumPageSize: 1,
+      }));
+    } catch (err) {
+      // No such stack: the call that follows reports it as it always does.
+      if ((err as { code?: number }).code === GRPC_NOT_FOUND) return;
+      throw err;
+    }
+    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const codecs = this.client.options.loadedDataConverter.payloadCodecs;
+    if (codecs.length === 0) {
+      const sealed = payloads.find(isEncrypted);
+      if (sealed) {
+        const id = payloadKeyId(sealed) ?? '(none)';
+        throw new EncryptionKeyError(`stack ${stack} is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
+      }
+      return;
+    }
+    for (const codec of [...codecs].reverse()) await codec.decode(payloads);
   }
 }

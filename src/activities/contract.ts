@@ -88,4 +88,8 @@ export interface StopResult {
    * holds up a stop; the failure is reported after it.
    */
   registryError?: string;
+  /** Processes of the service still alive after the stop (pid, command): `down` names them and exits 1. */
+  remaining: { pid: number; command: string }[];
+  /** The recorded pid names a live process stackflow did not start: never signalled, reported. */
+  notOurs: { pid: number; command: string }[];
 }

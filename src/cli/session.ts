@@ -3,14 +3,22 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { StackClient } from '../client.js';
+import {
+  codecCorsOrigins,
+  codecEndpointPort,
+  codecEndpointUrl,
+  EncryptionConfigError,
+  loadKeyring,
+  stackflowDataConverter,
+  type Keyring,
+} from '../codec/index.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
-import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
+import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -22,22 +30,63 @@ export interface Session {
   client: Client;
   connection: Connection;
   stacks: StackClient;
+  /** The data converter of this session's client, which its in-process worker shares. */
+  dataConverter: DataConverter;
   close(): Promise<void>;
+}
+
+export interface Encryption {
+  /** null: STACKFLOW_ENCRYPTION=off. */
+  keyring: Keyring | null;
+  dataConverter: DataConverter;
+}
+
+/**
+ * The encryption settings of this process (SPEC §7a). `createKey`: the command starts a stack, so it
+ * may create the key file (its path is told through `log`). A bad setting is a usage error (exit 2).
+ */
+export async function encryptionFromEnv(createKey: boolean, log: (line: string) => void): Promise<Encryption> {
+  try {
+    const keyring = await loadKeyring({ create: createKey, log });
+    return { keyring, dataConverter: stackflowDataConverter(keyring) };
+  } catch (err) {
+    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** The codec endpoint settings from STACKFLOW_CODEC_ENDPOINT (exit 2 when malformed); null: off. */
+export function codecEndpointFromEnv(): { port: number; extraOrigins: string[] } | null {
+  try {
+    const port = codecEndpointPort();
+    return port === null ? null : { port, extraOrigins: codecCorsOrigins() };
+  } catch (err) {
+    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
 }
 
 export function taskQueueFromEnv(): string {
   return process.env.STACKFLOW_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }
 
-export async function openSession(home: string, log: (line: string) => void): Promise<Session> {
+/**
+ * `createKey`: this command starts a stack (`up`), so it creates the encryption key file when there is
+ * no key yet; other commands use the key there is and fail naming the key id a stack needs.
+ */
+export async function openSession(home: string, log: (line: string) => void, { createKey = false } = {}): Promise<Session> {
+  const { dataConverter } = await encryptionFromEnv(createKey, log);
+  const endpoint = codecEndpointFromEnv();
   let temporal;
   try {
-    temporal = await ensureTemporal({ home, log });
+    // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
+    const codecEndpoint = endpoint && endpoint.port !== 0 ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {};
+    temporal = await ensureTemporal({ home, log, ...codecEndpoint });
   } catch (err) {
     if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
     throw err;
   }
-  const { client, connection, namespace } = await connectClient({ address: temporal.address });
+  const { client, connection, namespace } = await connectClient({ address: temporal.address, dataConverter });
   const taskQueue = taskQueueFromEnv();
   return {
     address: temporal.address,
@@ -47,18 +96,28 @@ export async function openSession(home: string, log: (line: string) => void): Pr
     client,
     connection,
     stacks: new StackClient(client, taskQueue),
+    dataConverter,
     close: () => connection.close(),
   };
 }
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');
 
-/** Starts `stackflow worker` in the background unless one of ours already runs for this home. */
+/**
+ * Starts `stackflow worker` in the background unless one of ours already runs for this home. Under
+ * `<home>/worker.lock`, so two `up -d` at the same moment start one worker: the second finds the
+ * first one's pid file.
+ */
 export async function ensureBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
+  await mkdir(home, { recursive: true });
+  return withFileLock(join(home, 'worker.lock'), () => startBackgroundWorker(home, session));
+}
+
+async function startBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
   const running = await livePid(workerPidFile(home));
   if (running !== null) return { pid: running, started: false };
-  await mkdir(home, { recursive: true });
   // execa's types list descriptors up to 9 only; any open descriptor is passed to spawn unchanged.
+  const { execa } = await import('execa');
   const logFd = openSync(join(home, 'worker.log'), 'a') as 9;
   const child = execa(process.execPath, [CLI_ENTRY_PATH, 'worker', '--host', DEFAULT_HOST], {
     detached: true,
@@ -100,6 +159,8 @@ export interface InProcessWorker {
 export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
   await mkdir(home, { recursive: true });
   const logFile = join(home, 'worker.log');
+  // Loaded here, not at the top: the worker SDK (its native bridge) is heavy and most commands never need it.
+  const [{ DefaultLogger, Runtime }, { createStackflowWorker }] = await Promise.all([import('@temporalio/worker'), import('../worker.js')]);
   Runtime.install({
     shutdownSignals: [],
     // The terminal belongs to the progress view and the services' logs.
@@ -108,11 +169,15 @@ export async function startInProcessWorker(session: Session, home: string): Prom
     ),
   });
   const connection = await connectWorkerConnection({ address: session.address });
+  const endpoint = codecEndpointFromEnv();
   const worker = await createStackflowWorker({
     connection,
     namespace: session.namespace,
     taskQueue: session.taskQueue,
     host: DEFAULT_HOST,
+    dataConverter: session.dataConverter,
+    ...(endpoint ? { codecEndpoint: endpoint } : {}),
+    log: (line) => appendFileSync(logFile, `${new Date().toISOString()} [WARN] ${line}\n`),
   });
   const running = worker.run();
   return {

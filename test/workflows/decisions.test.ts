@@ -52,8 +52,8 @@ function stubs(overrides: Partial<Activities> = {}) {
       return { kind: 'healthy', healthyAt, attempts: 1, detail: 'ok' };
     },
     superviseService: () => forever(),
-    stopService: async () => ({ exit: null, escalated: false }),
-    killService: async () => ({ exit: null, escalated: false }),
+    stopService: async () => ({ exit: null, escalated: false, remaining: [], notOurs: [] }),
+    killService: async () => ({ exit: null, escalated: false, remaining: [], notOurs: [] }),
   };
   const activities = Object.fromEntries(
     (Object.keys(base) as (keyof Activities)[]).map((name) => [
@@ -111,7 +111,7 @@ describe('service workflow decisions', () => {
       superviseService: async () => crashed,
       stopService: async (input: StopInput) => {
         if (input.marker) markers.push(input.marker.then);
-        return { exit: null, escalated: false };
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
       },
     });
     const spec = serviceSpec('api', ['x'], { restart: { policy: 'on-failure', maxRestarts: 2, backoff: fastBackoff } });
@@ -207,7 +207,7 @@ describe('stack workflow decisions', () => {
       },
       stopService: async (input: StopInput) => {
         stops.push(input);
-        return { exit: null, escalated: false };
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
       },
     });
     const healthy = { condition: 'healthy' as const };
