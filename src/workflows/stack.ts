@@ -133,6 +133,16 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     // A gated service stays `pending` until its spawn is reported.
     if (gates.length) gated.add(name);
     else status[name].state = 'starting';
+    // A relaunch (restart with dependents, reload) starts the new run only once the previous run of the
+    // same workflow id has closed: its last report may settle it here a moment before it completes.
+    const previousRun = closing.get(name) ?? Promise.resolve();
+    void previousRun.then(() => startServiceWorkflow(name, spec, gates, settleThisRun));
+  }
+
+  /** Closed (or failed) runs of each service's workflow, as far as this run of the stack started them. */
+  const closing = new Map<string, Promise<void>>();
+
+  function startServiceWorkflow(name: string, spec: ServiceSpec, gates: DependencyGate[], settleThisRun: (outcome: ServiceOutcome) => void): void {
     startChild(serviceWorkflow, {
       workflowId: serviceWorkflowId(stack.name, name),
       // On its host's queue, beside its activities (eager dispatch).
@@ -164,7 +174,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       (handle) => {
         started.add(name);
         changed();
-        handle.result().then(settleThisRun, (err: Error) =>
+        const result = handle.result();
+        closing.set(name, result.then(() => undefined, () => undefined));
+        result.then(settleThisRun, (err: Error) =>
           settleThisRun({ state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
         );
       },

@@ -86,7 +86,7 @@ describe('what the terminal tells', () => {
     expect(restart.stdout).toMatch(/^db restarted and healthy in \S+; dependents stopped and started again: api$/m);
     const json = JSON.parse((await stackflow(['status', '--json'])).stdout);
     expect(json.services.db).toMatchObject({ state: 'healthy', restarts: 0, manualRestarts: 1 });
-    expect(json.services.api).toMatchObject({ state: 'healthy', restarts: 0, manualRestarts: 1 });
+    expect(json.services.api).toMatchObject({ state: 'healthy', restarts: 0, manualRestarts: 1, error: null });
     expect(json.services.crashy).toMatchObject({ state: 'failed', restarts: 2, manualRestarts: 0 });
     expect(json.services.crashy.error).toContain('\n');
 
