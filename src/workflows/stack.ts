@@ -509,38 +509,38 @@ async function withinBudget(work: Promise<void>, ms: number): Promise<boolean> {
 }
 
 /**
- * The Web UI's "Current Details" of the stack: one row per service (its error's first line, cut to
- * fit: the service workflow's details have all of it) with its spawn and ready times from the stack's
- * first spawn, then the critical chain that decided the startup's total.
+ * The Web UI's "Current Details" of the stack. UI 2.42 renders it in a frame of the default iframe
+ * height (150 px, no scrolling), so it is kept to a few lines: the state and the critical chain that
+ * decided the startup's total, then one line per state naming its services, each with its ready time
+ * (ms from the stack's first spawn), its restarts, and for a broken one its error's first line (cut
+ * to CELL_MAX characters; the service workflow's details have all of it).
  */
 export function stackDetails(current: StackStatus, deps: DependencyMap): string {
   const timeline = buildTimeline(current.services, Object.keys(current.services), deps);
-  const rows = new Map(timeline.rows.map((r) => [r.service, r]));
-  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '' : `+${v}ms`);
-  const lines = [
-    `**${current.state}**${timeline.origin === null ? '' : ` · startup ${timeline.totalMs}ms from the first spawn`}`,
-    '',
-    '| service | state | pid | restarts | spawn | ready | error |',
-    '|---|---|---|---|---|---|---|',
-    ...Object.entries(current.services).map(([name, s]) => {
-      const row = rows.get(name);
-      const restarts = `${s.restarts}${s.manualRestarts ? ` (+${s.manualRestarts} manual)` : ''}`;
-      return `| ${name} | ${s.state} | ${s.pid ?? ''} | ${restarts} | ${ms(row?.spawnMs)} | ${ms(row?.readyMs)} | ${cellText(errorSummary(name, s.error))} |`;
-    }),
-  ];
-  if (timeline.chain.length) {
-    const steps = timeline.chain.map((step) => `${step.service} (${step.waitMs >= 1 ? `waited ${step.waitMs}ms + ` : ''}${step.spawnToReadyMs}ms)`);
-    lines.push('', `**critical chain** ${timeline.totalMs}ms: ${steps.join(' → ')}`);
+  const ready = new Map(timeline.rows.map((r) => [r.service, r.readyMs]));
+  const steps = timeline.chain.map((step) => `${step.service} (${step.waitMs >= 1 ? `waited ${step.waitMs}ms + ` : ''}${step.spawnToReadyMs}ms)`);
+  const chain = steps.length ? ` · **critical chain** ${timeline.totalMs}ms: ${steps.join(' → ')}` : '';
+  const byState = new Map<string, string[]>();
+  for (const [name, s] of Object.entries(current.services)) {
+    const at = ready.get(name);
+    const facts = [
+      at === null || at === undefined ? '' : `+${at}ms`,
+      s.restarts ? `${s.restarts} restarts` : '',
+      s.manualRestarts ? `${s.manualRestarts} manual` : '',
+      s.state === 'failed' || s.state === 'blocked' || s.state === 'restarting' ? cellText(errorSummary(name, s.error)) : '',
+    ].filter(Boolean);
+    byState.set(s.state, [...(byState.get(s.state) ?? []), facts.length ? `${name} (${facts.join(', ')})` : name]);
   }
-  return lines.join('\n');
+  const states = [...byState].map(([state, names]) => `**${state}** ${names.length}: ${names.join(', ')}`);
+  // Hard line breaks (two trailing spaces): one paragraph, no margins between the lines.
+  return [`**${current.state}**${chain}`, ...states].join('  \n');
 }
 
 const CELL_MAX = 60;
 
-/** A table cell: `text` cut at CELL_MAX characters, its `|` escaped. */
+/** `text` cut at CELL_MAX characters. */
 function cellText(text: string): string {
-  const first = text.replace(/\|/g, '\\|');
-  return first.length > CELL_MAX ? `${first.slice(0, CELL_MAX - 1)}…` : first;
+  return text.length > CELL_MAX ? `${text.slice(0, CELL_MAX - 1)}…` : text;
 }
 
 /** The Web UI's "Details" of a service workflow: what it runs and how it is judged. */
