@@ -177,6 +177,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       restarts: outcome.restarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
+      ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
     });
     changed();
   }
@@ -351,6 +352,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         restarts: report.restarts ?? current.restarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
+        leftRunning: report.leftRunning,
       });
       return;
     }
