@@ -254,7 +254,6 @@ async function bookkeeping(change: () => Promise<void>): Promise<string | undefi
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
   if (!record) return manager.endStrays(service);
-  // stopService heartbeats meanwhile; a stop once begun is finished whatever the workflow says.
   return manager.stop(record, settings);
 }
 

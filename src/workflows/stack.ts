@@ -197,6 +197,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       manualRestarts: outcome.manualRestarts ?? status[name].manualRestarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
+      ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
     });
     changed();
   }
@@ -380,6 +381,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         manualRestarts: report.manualRestarts ?? current.manualRestarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
+        leftRunning: report.leftRunning,
       });
       return;
     }

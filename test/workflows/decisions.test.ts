@@ -134,6 +134,19 @@ describe('service workflow decisions', () => {
     expect(calls.filter((c) => c === 'stopService api')).toHaveLength(3);
   });
 
+  test('a stop that could not end every process of the service says which: leftRunning and the error name them', async () => {
+    const escaped = { pid: 4242, command: 'sleep 3977' };
+    const { activities, calls } = stubs({ stopService: async () => ({ exit: null, escalated: true, remaining: [escaped], notOurs: [] }) });
+    const spec = serviceSpec('api', ['x']);
+    const outcome = await withWorkers(activities, async (queue) => {
+      const handle = await env.client.workflow.start(serviceWorkflow, { taskQueue: queue, workflowId: `api-${randomUUID()}`, args: [serviceInput(queue, spec)] });
+      while (!calls.includes('superviseService api')) await new Promise((r) => setTimeout(r, 20));
+      await handle.signal(stopServiceSignal, { reason: 'test' });
+      return handle.result();
+    });
+    expect(outcome).toMatchObject({ state: 'stopped', leftRunning: [escaped], error: 'still running after its stop: pid 4242 (sleep 3977)' });
+  });
+
   test('a stop during the back-off ends the workflow at once, without another spawn', async () => {
     const { activities, calls } = stubs({ superviseService: async () => crashed });
     const spec = serviceSpec('api', ['x'], { restart: { policy: 'always', maxRestarts: 5, backoff: { initialMs: 600_000, maxMs: 600_000, factor: 1 } } });

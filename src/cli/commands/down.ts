@@ -26,10 +26,11 @@ export async function down(options: DownOptions): Promise<number> {
     throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
   const session = await openSession(spec.home, say);
+  let final: StackStatus | null = null;
   try {
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
     const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
-    const final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
+    final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
     await worker?.stop();
     if (!final) say(dim(`stack ${spec.name} is not running`));
     if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
@@ -37,7 +38,15 @@ export async function down(options: DownOptions): Promise<number> {
     await session.close();
   }
   if (options.all && (await stopEmbedded(spec.home))) say(dim('embedded Temporal server stopped'));
-  return EXIT.ok;
+  // SPEC §4: no process the stack started may outlive `down`; one that did is named above.
+  return leftRunning(final).length ? EXIT.failure : EXIT.ok;
+}
+
+/** The services whose stop left processes running, as `name: pid 12 (cmd)` lines' subjects. */
+export function leftRunning(final: StackStatus | null): string[] {
+  return Object.entries(final?.services ?? {})
+    .filter(([, s]) => s.leftRunning?.length)
+    .map(([name]) => name);
 }
 
 /**
@@ -55,6 +64,8 @@ export async function drainStack(session: Session, stack: string, reason: string
   for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
-  if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
+  const left = leftRunning(final);
+  if (left.length) say(yellow(escapeControl(`processes of ${left.join(', ')} outlived the drain (named above): stop them by hand`)));
+  else if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
   return final;
 }
