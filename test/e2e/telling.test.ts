@@ -3,7 +3,7 @@
 // table whole, the dependents a restart bounced), the supervisor's markers and times in `logs`, and a
 // line per service stopped during `down`.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -110,6 +110,17 @@ describe('what the terminal tells', () => {
     expect(since).not.toMatch(/— run 1/);
     expect(since).toMatch(/— run 2/);
     expect(since.match(/db listening on/g)).toHaveLength(1);
+
+    // 9: `reload` of a changed crash-looping service prints its retries too; a reload counts as manual.
+    const edited = YAML.parse(await readFile(file, 'utf8'));
+    edited.services.crashy.env.EXIT_AFTER_MS = '160';
+    await writeFile(file, YAML.stringify(edited));
+    const reload = await stackflow(['reload']);
+    expect(reload.exitCode).toBe(1);
+    expect(reload.stdout).toMatch(/^crashy exited \(code 1\) during start; retry 1\/2 in \d+ms$/m);
+    expect(reload.stdout).toMatch(/^crashy exited \(code 1\) during start; retry 2\/2 in \d+ms$/m);
+    const reloaded = JSON.parse((await stackflow(['status', '--json'])).stdout);
+    expect(reloaded.services.crashy).toMatchObject({ state: 'failed', restarts: 4, manualRestarts: 1 });
 
     // 9: `down` tells each service as it stops, dependents first.
     const down = await stackflow(['down']);
