@@ -4,6 +4,7 @@ import type { ServiceStatus, StackStatus } from '../model.js';
 import type { StackClient } from '../client.js';
 import { isSettled } from '../lifecycle/status.js';
 import { retryLine, stoppedLine, type ServiceEvent } from './view/events.js';
+import { lookup } from '../name-map.js';
 
 export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceStatus | undefined) => void;
 
@@ -53,7 +54,7 @@ async function queryWhenAnswered(stacks: StackClient, stack: string): Promise<St
 
 export function unhealthyServices(status: StackStatus, services: string[]): [string, ServiceStatus][] {
   return services
-    .map((name) => [name, status.services[name]] as [string, ServiceStatus])
+    .map((name) => [name, lookup(status.services, name)] as [string, ServiceStatus])
     .filter(([, s]) => s && (s.state === 'failed' || s.state === 'blocked'));
 }
 
@@ -68,7 +69,7 @@ export function eventLines(
 ): string[] {
   const seenAt = Date.now();
   return Object.entries(now)
-    .flatMap(([name, s]) => [retryLine(name, s, before[name]), stoppedLine(name, s, before[name], since, seenAt)])
+    .flatMap(([name, s]) => [retryLine(name, s, lookup(before, name)), stoppedLine(name, s, lookup(before, name), since, seenAt)])
     .filter((e): e is ServiceEvent => e !== null)
     .sort((a, b) => a.at - b.at)
     .map((e) => e.line);

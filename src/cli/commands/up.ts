@@ -4,6 +4,7 @@ import { preflight, formatProblem } from '../../config/index.js';
 import { planReload, type ReloadPlan } from '../../lifecycle/reload.js';
 import type { StackSpec, StackStatus } from '../../model.js';
 import { isSettled } from '../../lifecycle/status.js';
+import { lookup } from '../../name-map.js';
 import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
 import { stackWorkflowId } from '../../workflows/definitions.js';
@@ -76,7 +77,10 @@ export async function up(services: string[], options: UpOptions): Promise<number
     const broken = unhealthyServices(settled, targets);
     for (const [name, s] of broken) say(red(`${name}: ${s.state}: ${s.error ?? 'no reason recorded'}`));
     // Nothing was started: every target was already settled before this `up`.
-    const attached = !fresh && targets.every((name) => running?.services[name] && isSettled([running.services[name]]));
+    const attached = !fresh && targets.every((name) => {
+      const before = lookup(running?.services, name);
+      return before !== undefined && isSettled([before]);
+    });
     const outcome = attached ? `stack ${spec.name} is already running: ${countStates(settled, targets)}` : `stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`;
 
     if (options.detach) {
@@ -105,7 +109,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
 function countStates(status: StackStatus, targets: string[]): string {
   const counts = new Map<string, number>();
   for (const name of targets) {
-    const state = status.services[name]?.state ?? 'pending';
+    const state = lookup(status.services, name)?.state ?? 'pending';
     counts.set(state, (counts.get(state) ?? 0) + 1);
   }
   return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');

@@ -7,6 +7,7 @@ import { InPlace, isLiveTerminal, type ViewStream } from './redraw.js';
 import { serviceLine, serviceLines, type StartupViewInput } from './service-lines.js';
 import { retryLine } from './events.js';
 import { colors } from '../output.js';
+import { lookup } from '../../name-map.js';
 
 export { isLiveTerminal, type ViewStream };
 
@@ -58,9 +59,9 @@ export class StartupView {
     const changed: string[] = [];
     const events: string[] = [];
     for (const name of this.options.services) {
-      const s = current.services[name];
+      const s = lookup(current.services, name);
       if (!s) continue;
-      const retry = retryLine(name, s, before[name]);
+      const retry = retryLine(name, s, lookup(before, name));
       if (retry) events.push(retry.line);
       const key = `${s.state}/${s.restarts}`;
       if (this.seen.get(name) === key) continue;
