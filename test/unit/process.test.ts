@@ -248,6 +248,7 @@ describe('a service and its worker', () => {
     const out = join(dir.path, 'compiled');
     const sources = [
       'process/manager',
+      'process/log-times',
       'process/errors',
       'process/proc',
       'process/record',
