@@ -1,6 +1,9 @@
 // The `stackflow` command line (SPEC §1). Each command returns its exit code (SPEC §8).
-import { Command, CommanderError } from 'commander';
-import { CliError, EXIT } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { debugRequested, describeError, EXIT } from './errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { red } from './output.js';
 import { DEFAULT_STACK_FILE } from './stack-file.js';
 import { up } from './commands/up.js';
@@ -12,11 +15,14 @@ import { logs } from './commands/logs.js';
 import { restart } from './commands/restart.js';
 import { reload } from './commands/reload.js';
 import { worker } from './commands/worker.js';
+import { start, stop } from './commands/start-stop.js';
 import { DEFAULT_HOST } from '../workflows/definitions.js';
 
 export function buildProgram(run: (action: Promise<number>) => void): Command {
   const program = new Command('stackflow')
     .description('Service lifecycle orchestrator driven by Temporal workflows')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print stack traces of errors (as STACKFLOW_DEBUG=1)')
     .exitOverride()
     .showHelpAfterError();
   const withConfig = (cmd: Command) => cmd.option('-c, --config <file>', 'the stack file', DEFAULT_STACK_FILE);
@@ -35,6 +41,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
     .action((opts) => run(down(opts)));
   withProjectName(withConfig(program.command('status')))
+    .alias('ps')
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
     .option('--json', 'print the status object (with --watch: one object per line)')
     .option('-w, --watch', 'refresh until Ctrl-C')
@@ -52,6 +59,15 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .argument('<service...>')
     .option('--with-dependents', 'stop the services that depend on it first and bring them back after')
     .action((services: string[], opts) => run(restart(services, opts)));
+  withConfig(program.command('start'))
+    .description('start services of the running stack (and what they depend on) through the workflow')
+    .argument('<service...>')
+    .action((services: string[], opts) => run(start(services, opts)));
+  withConfig(program.command('stop'))
+    .description('stop services of the running stack and keep them stopped (`start` brings them back)')
+    .argument('<service...>')
+    .option('--timeout <duration>', 'budget for the stop; what is still stopping then is SIGKILLed')
+    .action((services: string[], opts) => run(stop(services, opts)));
   withConfig(program.command('reload'))
     .description('apply the edited stack file: start added, stop removed, restart changed services')
     .action((opts) => run(reload(opts)));
@@ -69,23 +85,44 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  let pending: Promise<number> | undefined;
-  const program = buildProgram((action) => (pending = action));
-  try {
-    await program.parseAsync(argv);
-    process.exitCode = pending ? await pending : EXIT.ok;
-  } catch (err) {
-    process.exitCode = report(err);
-  }
+/** The version in package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-function report(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (err instanceof CliError) {
-    console.error(err.exitCode === EXIT.usage ? err.message : red(err.message));
-    return err.exitCode;
+export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedOutput();
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((action) => (pending = action));
+  let code: number;
+  try {
+    await program.parseAsync(argv);
+    code = pending ? await pending : EXIT.ok;
+  } catch (err) {
+    code = report(err, debugRequested(argv));
   }
-  console.error(red(err instanceof Error ? (err.stack ?? err.message) : String(err)));
-  return EXIT.failure;
+  process.exitCode = code;
+  // A forced stop leaves in-flight work (the in-process worker's activities) that must not hold the exit.
+  if (code === EXIT.interrupted) process.exit(code);
+}
+
+/** Prints what describeError makes of `err` (its stack too with --debug) and returns the exit code. */
+function report(err: unknown, debug: boolean): number {
+  const { message, exitCode } = describeError(err);
+  if (message) console.error(exitCode === EXIT.usage ? message : red(message));
+  if (debug && err instanceof Error && err.stack) console.error(err.stack);
+  return exitCode;
+}
+
+/**
+ * `stackflow logs | head -1`: once the reader has gone, writing fails with EPIPE; that ends the
+ * command quietly with exit 0, as for `cat` (SIGPIPE), instead of an unhandled 'error' event.
+ */
+function endQuietlyOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
 }

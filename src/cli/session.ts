@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { StackClient } from '../client.js';
-import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
+import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal, loadTemporalConfig } from '../temporal/index.js';
 import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
@@ -29,14 +29,29 @@ export function taskQueueFromEnv(): string {
   return process.env.STACKFLOW_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }
 
+/**
+ * A session on the stack's Temporal server: the embedded one is started when needed (`up`,
+ * `worker`). Errors as ensureTemporal's (exit codes mapped in cli/errors.ts).
+ */
 export async function openSession(home: string, log: (line: string) => void): Promise<Session> {
-  let temporal;
-  try {
-    temporal = await ensureTemporal({ home, log });
-  } catch (err) {
-    if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
-    throw err;
-  }
+  return connectSession(await ensureTemporal({ home, log }));
+}
+
+/**
+ * For the commands that read or stop (`status`, `down`, `restart`, `reload`): a session when a
+ * server answers, null when none runs at the default address; never starts one.
+ */
+export async function findSession(home: string, log: (line: string) => void): Promise<Session | null> {
+  const temporal = await findTemporal({ home, log });
+  return temporal && connectSession(temporal);
+}
+
+/** `stack demo: not running (no Temporal server at 127.0.0.1:7233)`: what findSession's null means. */
+export function noServerMessage(stack: string): string {
+  return `stack ${stack}: not running (no Temporal server at ${loadTemporalConfig().address})`;
+}
+
+async function connectSession(temporal: { address: string; uiUrl: string | null }): Promise<Session> {
   const { client, connection, namespace } = await connectClient({ address: temporal.address });
   const taskQueue = taskQueueFromEnv();
   return {
@@ -49,6 +64,29 @@ export async function openSession(home: string, log: (line: string) => void): Pr
     stacks: new StackClient(client, taskQueue),
     close: () => connection.close(),
   };
+}
+
+/** How long a read (the `status` query) may take once a worker is known to poll. */
+export const QUERY_DEADLINE_MS = 10_000;
+
+/**
+ * Throws "no worker is running" (exit 1) when the stack workflow runs but no worker polls its
+ * task queue: queries and updates would wait for one forever. The message says what the history
+ * knows (since when the stack runs, which service workflows it has) and how to start a worker.
+ */
+export async function requireWorker(session: Session, stack: string): Promise<void> {
+  if (await session.stacks.hasWorker()) return;
+  const known = await session.stacks.describeWithoutWorker(stack);
+  throw new CliError(
+    [
+      `stack ${stack}: no worker is running on task queue ${session.taskQueue}, so nobody can answer for the stack.`,
+      known ? `  the history knows: ${known}` : '',
+      '  start one with `stackflow up -d` (a background worker that adopts the running services) or `stackflow worker`.',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    EXIT.failure,
+  );
 }
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');

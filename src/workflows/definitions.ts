@@ -79,3 +79,14 @@ export interface StopRequest {
 export const stopServiceSignal = defineSignal<[StopRequest?]>('stopService');
 /** Sent by the stack workflow to one service workflow: restart the process now. */
 export const restartNowSignal = defineSignal('restartNow');
+
+/**
+ * Stops services of a running stack and keeps them stopped (compose's `stop <svc…>`): the stack
+ * workflow stays up; `startServices` brings them back. Answers with the names it stopped.
+ */
+export interface StopServicesRequest {
+  services: string[];
+  /** Budget for the stop: what is still stopping when it is spent is SIGKILLed. */
+  timeoutMs?: number;
+}
+export const stopServicesUpdate = defineUpdate<string[], [StopServicesRequest]>('stopServices');
