@@ -9,6 +9,7 @@ import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
+import { restartOnChange } from '../watch/restart-on-change.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import {
 
@@ -111,6 +112,11 @@ export function createActivities() {
           });
         }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
         signal.addEventListener('abort', () => clearInterval(rotation));
+        // `watch:` lives as long as this supervision: a worker that adopts the service watches again.
+        if (spec.watch) {
+          const { client, log } = Context.current();
+          restartOnChange(spec, { client, log, signal, processStartedMs: Date.parse(record.startedAt) });
+        }
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );

@@ -2,6 +2,7 @@
 // error a command throws into a sentence and an exit code.
 import { CommanderError } from 'commander';
 import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from '../temporal/errors.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/index.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
 
@@ -41,6 +42,12 @@ const FS_ERRORS: Record<string, string> = {
   EDQUOT: 'the disk quota is exhausted',
 };
 
+/** `err` or the first error of its `cause` chain that is a `type` (the SDK wraps codec errors). */
+function findCause<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
+}
+
 function grpcCode(err: unknown): number | undefined {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (isGrpcServiceError(e)) return e.code;
@@ -66,6 +73,8 @@ export function describeError(err: unknown): ErrorReport {
   if (err instanceof TemporalUnreachableError || err instanceof InvalidSettingError || err instanceof EmbeddedDatabaseLostError) {
     return { message: err.message, exitCode: err.exitCode };
   }
+  const keyError = findCause(err, EncryptionKeyError) ?? findCause(err, EncryptionConfigError);
+  if (keyError) return { message: keyError.message, exitCode: keyError instanceof EncryptionConfigError ? EXIT.usage : EXIT.failure };
   if (isNamed(err, 'WorkflowUpdateFailedError')) return { message: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message, exitCode: EXIT.failure };
   const fsError = err as NodeJS.ErrnoException;
   if (fsError?.code && FS_ERRORS[fsError.code] && typeof fsError.path === 'string') {

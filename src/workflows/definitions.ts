@@ -34,6 +34,8 @@ export interface ShutdownRequest {
 export interface RestartRequest {
   service: string;
   withDependents?: boolean;
+  /** Why the restart was asked for (shown in its activity summary), e.g. files changed under watch. */
+  cause?: string;
 }
 
 export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');

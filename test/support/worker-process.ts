@@ -39,6 +39,7 @@ export async function startWorkerProcess(opts: {
   host?: string;
   /** argv run before node, e.g. `ip netns exec <ns>` to put the worker on another test host. */
   prefix?: string[];
+  /** Set over the environment described above (e.g. another STACKFLOW_ENCRYPTION_KEY). */
   env?: Record<string, string>;
 }): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
