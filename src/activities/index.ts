@@ -5,6 +5,7 @@ import { ProcessManager } from '../process/manager.js';
 import { ServiceStartError } from '../process/errors.js';
 import { readRecord, type ProcessRecord } from '../process/record.js';
 import type { ProbeContext } from '../health/probes.js';
+import { loopbackUrl } from '../health/listeners.js';
 import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
@@ -63,7 +64,7 @@ export function createActivities() {
           throw ServiceStartError.fromExit(spec.name, spec.command, exit, await logTail());
         });
         try {
-          const ready = waitUntilReady(spec.health, { ...probeContext(record, spec), signal }).then(
+          const ready = waitUntilReady(spec.health, { ...probeContext(record, spec, manager), signal }).then(
             (r): HealthyResult => ({ kind: 'healthy', healthyAt: new Date().toISOString(), attempts: r.attempts, detail: r.detail }),
           );
           return await Promise.race([ready, exited]);
@@ -86,7 +87,7 @@ export function createActivities() {
 
     async registerService({ stackDir, spec, pid, healthyAt }: RegisterInput): Promise<void> {
       await registryFor(stackDir).register(spec.name, {
-        url: spec.port ? `http://127.0.0.1:${spec.port}` : null,
+        url: spec.port ? loopbackUrl(spec.port) : null,
         host: spec.host,
         port: spec.port ?? null,
         pid,
@@ -123,7 +124,7 @@ export function createActivities() {
         const races: Promise<SupervisionResult>[] = [exit];
         if (spec.liveness) {
           races.push(
-            watchLiveness(spec.liveness, { ...probeContext(record, spec), signal }).then((failure) => ({
+            watchLiveness(spec.liveness, { ...probeContext(record, spec, manager), signal }).then((failure) => ({
               reason: 'liveness' as const,
               exit: null,
               detail: `${spec.name}: liveness failed ${spec.liveness!.failureThreshold} times: ${failure.detail}`,
@@ -146,7 +147,7 @@ export function createActivities() {
 
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
-  if (!record) return { exit: null, escalated: false };
+  if (!record) return manager.endStrays(service);
   // Heartbeats, but a stop once begun is finished whatever the workflow says meanwhile.
   const ctx = Context.current();
   const beat = setInterval(() => ctx.heartbeat({ pid: record.pid }), HEARTBEAT_EVERY_MS);
@@ -159,8 +160,9 @@ async function stopRecorded(manager: ProcessManager, stackDir: string, service: 
 }
 
 /** What the probes need to know of this run: its own log lines, its identity, its environment. */
-function probeContext(record: ProcessRecord, spec: ServiceSpec): ProbeContext {
+function probeContext(record: ProcessRecord, spec: ServiceSpec, manager: ProcessManager): ProbeContext {
   return {
+    processes: async () => (await manager.processesOf(record)).map((p) => p.pid),
     logFile: record.logFile,
     logOffset: record.logOffset,
     pid: record.pid,

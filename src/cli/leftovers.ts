@@ -2,7 +2,9 @@
 // stop): found in /proc, and proven ours before anything is signalled.
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readStat } from '../process/proc.js';
+import { allProcesses, environOf, isZombie } from '../process/proc.js';
+import { stackKey } from '../process/cgroup.js';
+import { isOurProcess, LAUNCH_ENV } from '../process/tracking.js';
 import { readRecord, isRunning } from '../process/record.js';
 import { terminateProcess } from '../process/terminate.js';
 
@@ -18,36 +20,27 @@ export interface Leftover {
   service: string | null;
 }
 
-const STDOUT_TARGET = (pid: string) => `/proc/${pid}/fd/1`;
-const DELETED = ' (deleted)';
-
 /**
- * The processes that carry this stack's marker and write to this home: a service has
- * STACKFLOW_STACK=<stack> in its environment (config/service-env.ts) and its stdout on a log file
- * under `<home>/<stack>/`; the background worker has its stdout on `<home>/worker.log`. Both tests
- * hold even after the files were deleted (/proc shows the old path with " (deleted)"), and neither
- * can match another home's stack of the same name. Processes of other users are unreadable: skipped.
+ * The processes of this home's stack that are alive: a service process carries the launch marker
+ * of this stack directory in its environment (`STACKFLOW_LAUNCH=<stackKey>.<service>.<uuid>`,
+ * process/tracking.ts), which only our spawn produces and which outlives `rm -rf .stackflow`; the
+ * background worker has its stdout on `<home>/worker.log` (/proc shows the old path with
+ * " (deleted)" once the file is gone). Another home's stack of the same name never matches.
+ * Processes of other users are unreadable: skipped.
  */
 export async function leftoverProcesses(home: string, stack: string): Promise<Leftover[]> {
-  const stackDir = join(home, stack) + '/';
+  const marker = `${LAUNCH_ENV}=${stackKey(join(home, stack))}.`;
   const workerLog = join(home, 'worker.log');
   const found: Leftover[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stdout = (await readlink(STDOUT_TARGET(entry))).replace(DELETED, '');
-      const isService = stdout.startsWith(stackDir);
-      if (!isService && stdout !== workerLog) continue;
-      const environ = (await readFile(`/proc/${entry}/environ`, 'utf8')).split('\0');
-      if (isService && !environ.includes(`STACKFLOW_STACK=${stack}`)) continue;
-      const stat = readStat(Number(entry));
-      if (!stat || stat.state === 'Z') continue;
-      const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ').trim().slice(0, 80);
-      const service = environ.find((v) => v.startsWith('STACKFLOW_SERVICE='))?.slice('STACKFLOW_SERVICE='.length) ?? null;
-      found.push({ pid: stat.pid, pgid: stat.pgid, startTime: stat.startTime, command, service: isService ? service : null });
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
+  for (const stat of await allProcesses()) {
+    if (stat.pid === process.pid || isZombie(stat)) continue;
+    const environ = environOf(stat.pid);
+    const launch = environ.find((v) => v.startsWith(marker));
+    const isWorker = !launch && (await readlink(`/proc/${stat.pid}/fd/1`).catch(() => '')).replace(' (deleted)', '') === workerLog;
+    if (!launch && !isWorker) continue;
+    const command = (await readFile(`/proc/${stat.pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim().slice(0, 80);
+    const service = launch ? launch.slice(marker.length).split('.')[0]! : null;
+    found.push({ pid: stat.pid, pgid: stat.pgid, startTime: stat.startTime, command, service });
   }
   return found;
 }
@@ -72,13 +65,13 @@ export async function stopLeftovers(list: Leftover[], graceMs: number): Promise<
 
 /**
  * The service processes the stack's run records name (`<home>/<stack>/run/<service>.json`) that
- * still run, as leftovers: what a forced stop kills when the workflow cannot be trusted to.
+ * still run and are proven ours (process/tracking.ts isOurProcess), as leftovers: what a forced stop kills when the workflow cannot be trusted to.
  */
 export async function recordedProcesses(home: string, stack: string): Promise<Leftover[]> {
   const runDir = join(home, stack, 'run');
   const services = (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
   const records = await Promise.all(services.map((s) => readRecord(join(home, stack), s).catch(() => undefined)));
   return records
-    .filter((r) => r !== undefined && isRunning(r))
+    .filter((r) => r !== undefined && isRunning(r) && isOurProcess(join(home, stack), r))
     .map((r) => ({ pid: r!.pid, pgid: r!.pgid, startTime: r!.startTime, command: r!.command.join(' ').slice(0, 80), service: r!.service }));
 }

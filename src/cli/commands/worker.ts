@@ -6,10 +6,12 @@ import { DEFAULT_HOST } from '../../workflows/definitions.js';
 import { EXIT } from '../errors.js';
 import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
-export async function worker(options: { host: string }): Promise<number> {
+/** `host` defaults to DEFAULT_HOST, the host of services whose stack file names none. */
+export async function worker(options: { host?: string }): Promise<number> {
+  const host = options.host ?? DEFAULT_HOST;
   // The worker of this machine (host `local`) may create the key, as `up` does; a worker for another
   // host never does: without the key it reports the key id its tasks need instead of inventing one.
-  const { keyring, dataConverter } = await encryptionFromEnv(options.host === DEFAULT_HOST, console.log);
+  const { keyring, dataConverter } = await encryptionFromEnv(host === DEFAULT_HOST, console.log);
   const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
@@ -17,7 +19,7 @@ export async function worker(options: { host: string }): Promise<number> {
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE || 'default',
       taskQueue: taskQueueFromEnv(),
-      host: options.host,
+      host,
       dataConverter,
       ...(endpoint ? { codecEndpoint: endpoint } : {}),
       log: console.log,
@@ -28,7 +30,7 @@ export async function worker(options: { host: string }): Promise<number> {
     } else console.log(`Payloads encrypted with key ${keyring.current.id} (from ${keyring.source}).`);
     if (stackflowWorker.codecEndpoint) console.log(`Codec endpoint for the Web UI: ${stackflowWorker.codecEndpoint.url}`);
     // Last: tests and scripts take this line as "the worker is up".
-    console.log(`stackflow worker for host "${options.host}" on task queue ${taskQueueFromEnv()}`);
+    console.log(`stackflow worker for host "${host}" on task queue ${taskQueueFromEnv()}`);
     await stackflowWorker.run();
   } finally {
     await connection.close();
