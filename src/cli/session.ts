@@ -204,6 +204,9 @@ export async function startInProcessWorker(session: Session, home: string): Prom
     logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
       appendFileSync(logFile, `${new Date().toISOString()} [${level}] ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
     ),
+    // The SDK core prints its own logs straight to the console unless forwarded (a lost server
+    // floods it with `WARN … poll_workflow_task_queue`): forwarded to the file above, warnings only.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
   const connection = await connectWorkerConnection({ address: session.address });
   const endpoint = codecEndpointFromEnv();

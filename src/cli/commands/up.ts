@@ -20,6 +20,7 @@ import {
   type Session,
 } from '../session.js';
 import { loadStackOrExit, requireKnownServices, stackDir } from '../stack-file.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { drainStack, forceStop } from './down.js';
 import { describeLeftovers, leftoverProcesses } from '../leftovers.js';
 import { StartupView } from '../view/live.js';
@@ -74,7 +75,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
       .finally(() => view.finish());
     if (!settled) {
       interrupted?.dispose();
-      return drainOrForce(session, spec, 'interrupted during startup', worker);
+      return await drainOrForce(session, spec, 'interrupted during startup', worker);
     }
     if (stoppedMeanwhile(settled)) {
       interrupted?.dispose();
@@ -101,22 +102,18 @@ export async function up(services: string[], options: UpOptions): Promise<number
     // Like compose's attached `up`: the logs follow until Ctrl-C, or until the stack workflow
     // completes because another terminal drained it.
     const completed = new AbortController();
-    session.stacks
-      .handle(spec.name)
-      .result()
-      .then(
-        () => completed.abort(),
-        () => completed.abort(),
-      );
+    const watching = untilCompleted(session, spec.name, interrupted!.signal).then(() => completed.abort());
     const until = AbortSignal.any([interrupted!.signal, completed.signal]);
     await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: until, from: logOffsets });
+    // No call of the watcher may be in flight when the drain and the session's close come.
+    await watching;
     interrupted!.dispose();
     if (!interrupted!.signal.aborted) {
       say(yellow(`stack ${spec.name} was stopped elsewhere (its workflow completed): exiting`));
       await worker?.stop();
       return EXIT.ok;
     }
-    return drainOrForce(session, spec, 'interrupted (Ctrl-C)', worker);
+    return await drainOrForce(session, spec, 'interrupted (Ctrl-C)', worker);
   } finally {
     await session.close();
   }
@@ -144,6 +141,19 @@ async function drainOrForce(session: Session, spec: StackSpec, reason: string, w
 }
 
 const abortedOnce = (signal: AbortSignal) => new Promise<'forced'>((resolve) => signal.addEventListener('abort', () => resolve('forced'), { once: true }));
+
+/** How often a foreground `up` checks whether its stack workflow is still running. */
+const COMPLETION_POLL_MS = 1_000;
+
+/** Resolves once the stack workflow is no longer running, or at once when `signal` aborts. */
+async function untilCompleted(session: Session, stack: string, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    await sleep(COMPLETION_POLL_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) return;
+    // A server that does not answer for a moment is not a stopped stack: asked again next time.
+    if (!(await session.stacks.isRunning(stack).catch(() => true))) return;
+  }
+}
 
 /** A running stack answers once its worker polls; the query is bounded meanwhile. */
 async function queryAnswered(session: Session, stack: string) {
