@@ -5,6 +5,7 @@ import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { startCodecEndpoint, type CodecEndpoint } from './codec/index.js';
+import { ReadinessBus } from './host/readiness-bus.js';
 import { hostTaskQueue } from './workflows/definitions.js';
 import { WORKFLOW_BUNDLE_PATH } from './paths.js';
 
@@ -44,12 +45,17 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     // before another worker takes them: the floor of every recovery.
     stickyQueueScheduleToStartTimeout: '2s',
   });
+  // The host's queue carries this host's service workflows and their activities: one queue, so the
+  // server hands an activity scheduled by a workflow task straight back in the task's completion
+  // (eager activity execution) instead of through its transfer queue (docs/architecture.md).
   const activities = await Worker.create({
     connection,
     namespace,
     taskQueue: hostTaskQueue(taskQueue, host),
     dataConverter,
-    activities: createActivities(),
+    workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
+    stickyQueueScheduleToStartTimeout: '2s',
+    activities: createActivities({ bus: new ReadinessBus() }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,
   });

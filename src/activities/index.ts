@@ -11,23 +11,37 @@ import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
 import { restartOnChange } from '../watch/restart-on-change.js';
+import { ReadinessBus } from '../host/readiness-bus.js';
+import { describeGates } from '../lifecycle/plan.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
-import {
-
-  type HealthyResult,
-  type ProcessInput,
-  type RegisterInput,
-  type ServiceActivityInput,
-  type SpawnInput,
-  type SpawnResult,
-  type StopResult,
-  type SupervisionResult,
+import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
+import type {
+  AwaitHealthyInput,
+  HealthyResult,
+  ProcessInput,
+  ReportTo,
+  ServiceActivityInput,
+  SpawnInput,
+  SpawnResult,
+  StopInput,
+  StopResult,
+  SupervisionResult,
 } from './contract.js';
 
 /** How often long activities heartbeat; the SDK throttles what actually reaches the server. */
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function createActivities() {
+/** What the host activities share besides the file system: the worker's readiness bus. */
+export interface ActivityCollaborators {
+  bus?: ReadinessBus;
+}
+
+/**
+ * The host activities of one worker. Every activity feeds the readiness bus with what it sees
+ * (spawned -> started, ready -> healthy, exit 0 -> completed, stop -> stopped), which gated spawns
+ * and ordered stops of the same host wait on.
+ */
+export function createActivities({ bus = new ReadinessBus() }: ActivityCollaborators = {}) {
   const managers = new Map<string, ProcessManager>();
   const registries = new Map<string, FileRegistry>();
   // One manager per stack directory for the worker's lifetime: it remembers its own children,
@@ -44,19 +58,32 @@ export function createActivities() {
   };
 
   return {
-    async spawnService({ stackDir, spec, workflowId, runId }: SpawnInput): Promise<SpawnResult> {
-      try {
-        const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId });
-        return { pid: record.pid, startedAt: record.startedAt, adopted };
-      } catch (err) {
-        throw asStartFailure(err);
-      }
+    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], reportTo }: SpawnInput): Promise<SpawnResult> {
+      return bus.runSpawn(stackDir, spec.name, async (superseded) => {
+        const waitStart = Date.now();
+        if (waitFor.length && !bus.met(stackDir, waitFor)) {
+          await withHeartbeats({ waitingFor: describeGates(waitFor) }, (signal) =>
+            bus.waitForDependencies(stackDir, waitFor, AbortSignal.any([signal, superseded])),
+          );
+        }
+        const waited = waitFor.length ? { for: describeGates(waitFor), ms: Date.now() - waitStart } : undefined;
+        bus.publish(stackDir, spec.name, 'spawning');
+        try {
+          const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId });
+          bus.publish(stackDir, spec.name, 'started', record.pid);
+          await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt });
+          return { pid: record.pid, startedAt: record.startedAt, adopted, ...(waited && { waited }) };
+        } catch (err) {
+          bus.publish(stackDir, spec.name, 'exited');
+          throw asStartFailure(err);
+        }
+      });
     },
 
-    async awaitHealthy({ stackDir, spec, pid }: ProcessInput): Promise<HealthyResult> {
+    async awaitHealthy({ stackDir, spec, pid, reportTo }: AwaitHealthyInput): Promise<HealthyResult> {
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
-      return withHeartbeats({ pid }, async (signal) => {
+      const result = await withHeartbeats({ pid }, async (signal) => {
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
         const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
         const exited = manager.waitForExit(record, signal).then(async (exit): Promise<HealthyResult> => {
@@ -80,23 +107,27 @@ export function createActivities() {
               }),
             );
           }
+          bus.publish(stackDir, spec.name, 'exited', pid);
           throw asStartFailure(err);
         }
       });
-    },
-
-    async registerService({ stackDir, spec, pid, healthyAt }: RegisterInput): Promise<void> {
-      await registryFor(stackDir).register(spec.name, {
-        url: spec.port ? loopbackUrl(spec.port) : null,
-        host: spec.host,
-        port: spec.port ?? null,
-        pid,
-        healthyAt,
-      });
-    },
-
-    async deregisterService({ stackDir, spec }: ServiceActivityInput): Promise<void> {
-      await registryFor(stackDir).deregister(spec.name);
+      if (result.kind === 'exited') {
+        bus.publish(stackDir, spec.name, endedFact(spec, result.exit), pid);
+        return result;
+      }
+      // Registered before anyone hears `healthy` (a dependent, `up -d`): it is found in registry.json.
+      const registryError = await bookkeeping(() =>
+        registryFor(stackDir).register(spec.name, {
+          url: spec.port ? loopbackUrl(spec.port) : null,
+          host: spec.host,
+          port: spec.port ?? null,
+          pid,
+          healthyAt: result.healthyAt,
+        }),
+      );
+      bus.publish(stackDir, spec.name, 'healthy', pid);
+      await tellStack(reportTo, { healthyAt: result.healthyAt, error: registryError ?? null });
+      return registryError ? { ...result, registryError } : result;
     },
 
     async superviseService({ stackDir, spec, pid }: ProcessInput): Promise<SupervisionResult> {
@@ -106,7 +137,9 @@ export function createActivities() {
       if (!record || record.pid !== pid) {
         return { reason: 'exit', exit: null, detail: `${spec.name}: process ${pid} is gone` };
       }
-      return withHeartbeats({ pid }, async (signal) => {
+      // Supervision resumed after an adoption (a worker restart) re-establishes what the bus lost.
+      if (bus.fact(stackDir, spec.name) !== 'healthy') bus.publish(stackDir, spec.name, 'healthy', pid);
+      const ended = await withHeartbeats({ pid }, async (signal) => {
         const rotation = setInterval(() => {
           rotateIfLarger(record.logFile, LOG_ROTATION_DEFAULTS.maxBytes, LOG_ROTATION_DEFAULTS.keep).catch(() => {
             // A failed rotation only leaves the file larger; supervision goes on.
@@ -133,30 +166,85 @@ export function createActivities() {
         }
         return Promise.race(races);
       });
+      if (ended.reason === 'exit' && ended.exit) bus.publish(stackDir, spec.name, endedFact(spec, ended.exit), pid);
+      return ended;
     },
 
-    async stopService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {
-      return stopRecorded(managerFor(stackDir), stackDir, spec.name, spec.shutdown);
+    async stopService({ stackDir, spec, after = [] }: StopInput): Promise<StopResult> {
+      return stopService(stackDir, spec, spec.shutdown, after);
     },
 
     async killService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {
-      return stopRecorded(managerFor(stackDir), stackDir, spec.name, { signal: 'SIGKILL', timeoutMs: 0 });
+      return stopService(stackDir, spec, { signal: 'SIGKILL', timeoutMs: 0 }, []);
     },
   };
+
+  /**
+   * Removes the registry entry, waits until the same-host dependents in `after` have no process
+   * left, then stops the recorded process. The stop runs whatever happens to the bookkeeping: a
+   * registry failure is returned after it, never instead of it.
+   */
+  async function stopService(stackDir: string, spec: ServiceSpec, settings: ShutdownSettings, after: string[]): Promise<StopResult> {
+    // A spawn of this service still waiting at its gate gives way first (stop beats start).
+    await bus.supersedeSpawn(stackDir, spec.name);
+    const registryError = await bookkeeping(() => registryFor(stackDir).deregister(spec.name));
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat({ service: spec.name }), HEARTBEAT_EVERY_MS);
+    ctx.heartbeat({ service: spec.name });
+    try {
+      let waitedForDependentsMs: number | undefined;
+      if (after.length) {
+        const waitStart = Date.now();
+        // Not cancellable by design: a stop once begun is finished; the dependents' own stops end the wait.
+        await bus.waitForStopped(stackDir, after, new AbortController().signal);
+        waitedForDependentsMs = Date.now() - waitStart;
+      }
+      const stopped = await stopRecorded(managerFor(stackDir), stackDir, spec.name, settings);
+      // A job that completed stays `completed` for whoever waits on completed_successfully.
+      if (bus.fact(stackDir, spec.name) !== 'completed') bus.publish(stackDir, spec.name, 'stopped');
+      return {
+        ...stopped,
+        ...(waitedForDependentsMs !== undefined && { waitedForDependentsMs }),
+        ...(registryError && { registryError }),
+      };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+}
+
+/** The fact a process exit establishes: `completed` only when its restart policy will not run it again (SPEC §4). */
+function endedFact(spec: ServiceSpec, exit: ExitInfo) {
+  return exit.code === 0 && !exit.signal && spec.restart.policy !== 'always' ? 'completed' : 'exited';
+}
+
+/**
+ * Sends the stack workflow the activity's report (SPEC §5 `serviceReport`), completed with what the
+ * activity learned. A stack workflow that is gone (terminated by hand) changes nothing for the service.
+ */
+export async function tellStack(reportTo: ReportTo | undefined, learned: Partial<ServiceReport>): Promise<void> {
+  if (!reportTo) return;
+  try {
+    await Context.current().client.workflow.getHandle(reportTo.workflowId).signal(serviceReportSignal, { ...reportTo.report, ...learned });
+  } catch {
+    // Its seq makes a report sent again by a retry harmless; one that cannot be sent is superseded by the next.
+  }
+}
+
+/** Runs a registry change; its failure comes back as a message instead of failing the lifecycle step. */
+async function bookkeeping(change: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await change();
+    return undefined;
+  } catch (err) {
+    return `registry.json not updated: ${(err as Error).message}`;
+  }
 }
 
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
   if (!record) return manager.endStrays(service);
-  // Heartbeats, but a stop once begun is finished whatever the workflow says meanwhile.
-  const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat({ pid: record.pid }), HEARTBEAT_EVERY_MS);
-  ctx.heartbeat({ pid: record.pid });
-  try {
-    return await manager.stop(record, settings);
-  } finally {
-    clearInterval(beat);
-  }
+  return manager.stop(record, settings);
 }
 
 /** What the probes need to know of this run: its own log lines, its identity, its environment. */
@@ -184,7 +272,7 @@ async function requireRecord(stackDir: string, service: string, pid: number) {
  * Runs `work` with a heartbeat loop and an abort signal that fires on cancellation. On worker
  * shutdown the services stay up: the signal aborts the waiting, never the process.
  */
-async function withHeartbeats<T>(details: { pid: number }, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withHeartbeats<T>(details: Record<string, unknown>, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const controller = new AbortController();
   // The pid shows under Pending Activities in the UI and reaches a retried attempt.

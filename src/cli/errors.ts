@@ -2,7 +2,7 @@
 // error a command throws into a sentence and an exit code.
 import { CommanderError } from 'commander';
 import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from '../temporal/errors.js';
-import { EncryptionConfigError, EncryptionKeyError } from '../codec/index.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
 

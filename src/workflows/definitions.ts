@@ -2,7 +2,7 @@
 // nobody retypes a string. Must stay importable from workflow code: no Node modules here.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
+import type { ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
@@ -34,7 +34,7 @@ export interface ShutdownRequest {
 export interface RestartRequest {
   service: string;
   withDependents?: boolean;
-  /** Why the restart was asked for (shown in its activity summary), e.g. files changed under watch. */
+  /** Why, in words, shown in the restart's activity summaries (e.g. `2 files changed (apps/data/main.py, ...)`). */
   cause?: string;
 }
 
@@ -68,6 +68,8 @@ export interface ServiceReport {
   healthyAt?: string | null;
   lastExit?: ExitInfo | null;
   error?: string | null;
+  /** With the last report: what its stops could not end (ServiceStatus.leftRunning). */
+  leftRunning?: ProcessRef[];
 }
 
 export const serviceReportSignal = defineSignal<[ServiceReport]>('serviceReport');
@@ -76,11 +78,26 @@ export interface StopRequest {
   reason?: string;
   /** Kill the process group now instead of waiting for a graceful stop. */
   force?: boolean;
+  /**
+   * Dependents on the same host that are being stopped too: the host signals this service's process
+   * only once theirs are gone (the reverse-order drain, kept without a round trip per level).
+   */
+  after?: string[];
 }
 /** Sent by the stack workflow to one service workflow: stop the process and complete. */
 export const stopServiceSignal = defineSignal<[StopRequest?]>('stopService');
+export interface RestartNowRequest {
+  /** Why, shown in the summaries of the restart's stop and spawn. */
+  cause?: string;
+}
 /** Sent by the stack workflow to one service workflow: restart the process now. */
-export const restartNowSignal = defineSignal('restartNow');
+export const restartNowSignal = defineSignal<[RestartNowRequest?]>('restartNow');
+/**
+ * Sent by the stack workflow to a service workflow whose spawn waits at its host gate while the
+ * stack's reports say the dependencies' conditions hold (the host's readiness bus lost them, e.g.
+ * in a worker restart): spawn now, without the gate.
+ */
+export const dependenciesMetSignal = defineSignal('dependenciesMet');
 
 /**
  * Stops services of a running stack and keeps them stopped (compose's `stop <svc…>`): the stack

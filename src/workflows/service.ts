@@ -1,5 +1,6 @@
-// One service's life: spawn -> await healthy -> register -> supervise, restarts under its policy,
-// and a clean stop when the stack workflow asks. Deterministic: no Node modules, no I/O.
+// One service's life: spawn (gated on its host by its same-host dependencies) -> await healthy
+// (which registers it) -> supervise, restarts under its policy, and a clean stop when the stack
+// workflow asks (after its same-host dependents' processes are gone). Deterministic: no Node modules, no I/O.
 import {
   ActivityCancellationType,
   allHandlersFinished,
@@ -18,13 +19,17 @@ import {
 } from '@temporalio/workflow';
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
-import type { ExitInfo, ServiceSpec, ServiceState } from '../model.js';
+import type { ReportTo, SpawnResult, StopResult } from '../activities/contract.js';
+import type { ExitInfo, ProcessRef, ServiceSpec, ServiceState } from '../model.js';
 import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
+import { describeGates, describeProbe, type DependencyGate } from '../lifecycle/plan.js';
 import {
+  dependenciesMetSignal,
   hostTaskQueue,
   restartNowSignal,
   serviceReportSignal,
   stopServiceSignal,
+  type RestartNowRequest,
   type ServiceReport,
   type StopRequest,
 } from './definitions.js';
@@ -60,6 +65,8 @@ export interface ServiceWorkflowInput {
   workflowQueue: string;
   tuning: Tuning;
   carried: CarriedState;
+  /** Same-host dependencies the first spawn of this launch waits for on its host (none: spawn at once). */
+  waitFor?: DependencyGate[];
 }
 
 export interface ServiceOutcome {
@@ -67,6 +74,8 @@ export interface ServiceOutcome {
   restarts: number;
   lastExit: ExitInfo | null;
   error: string | null;
+  /** Processes its stops could not end (ServiceStatus.leftRunning). */
+  leftRunning?: ProcessRef[];
 }
 
 type AttemptResult =
@@ -83,6 +92,17 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   let stopRequested = false;
   let restartRequested = false;
   let attemptScope: CancellationScope | undefined;
+  /** The same-host dependents the host waits out before it signals this process (set by a stop request). */
+  let stopAfter: string[] = [];
+  /** Why the next stop and spawn happen, when a restart request said (shown in their summaries). */
+  let restartCause: string | undefined;
+  let gate = input.waitFor?.length ? input.waitFor : undefined;
+  let gateReleased = false;
+  let gateScope: CancellationScope | undefined;
+  /** A registry write that failed: reported with the next state, never in the way of a stop. */
+  let bookkeepingError: string | null = null;
+  /** What the last stop could not end. */
+  let leftRunning: ProcessRef[] = [];
   const restartTimes = [...input.carried.restartTimes];
   let reportSeq = input.carried.reportSeq ?? 0;
   let { restarts, lastExit } = input.carried;
@@ -91,6 +111,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     stopServiceSignal,
     async (request?: StopRequest) => {
       stopRequested = true;
+      if (request?.after) stopAfter = request.after;
       attemptScope?.cancel();
       if (request?.force) {
         // Beside a graceful stop that may already be waiting out its timeout.
@@ -101,16 +122,70 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     },
     { unfinishedPolicy: HandlerUnfinishedPolicy.ABANDON },
   );
-  setHandler(restartNowSignal, () => {
+  setHandler(restartNowSignal, (request?: RestartNowRequest) => {
     restartRequested = true;
+    restartCause = request?.cause;
     attemptScope?.cancel();
   });
+  setHandler(dependenciesMetSignal, () => {
+    gateReleased = true;
+    gateScope?.cancel();
+  });
+
+  /**
+   * Spawns the process. The first spawn of a gated launch waits on the host for its same-host
+   * dependencies (the activity's summary and result say for what and how long); the stack's
+   * dependenciesMet signal replaces that wait by a plain spawn.
+   */
+  async function spawn(reportTo: ReportTo): Promise<SpawnResult> {
+    const { workflowId, runId } = workflowInfo();
+    const args = { stackDir, spec, workflowId, runId, reportTo };
+    const command = spec.command.join(' ');
+    const gates = gate;
+    gate = undefined;
+    if (gates && !gateReleased) {
+      setCurrentDetails(`**pending** · waiting on its host for ${describeGates(gates)}`);
+      gateScope = new CancellationScope();
+      try {
+        return await gateScope.run(() =>
+          activities.spawnService.executeWithOptions(
+            { ...gatedSpawnOptions(input), summary: `spawn ${name} once ${describeGates(gates)}: ${command}` },
+            [{ ...args, waitFor: gates }],
+          ),
+        );
+      } catch (err) {
+        if (!(isCancellation(err) && gateReleased && !stopRequested)) throw err;
+      } finally {
+        gateScope = undefined;
+      }
+      return activities.spawnService.executeWithOptions(
+        { ...SHORT, summary: `spawn ${name} (the stack saw ${describeGates(gates)}): ${command}` },
+        [args],
+      );
+    }
+    const cause = restartCause ? ` (restart: ${restartCause})` : '';
+    restartCause = undefined;
+    return activities.spawnService.executeWithOptions({ ...SHORT, summary: `spawn ${name}${cause}: ${command}` }, [args]);
+  }
+
+  type ReportFields = Omit<ServiceReport, 'service' | 'state' | 'seq'>;
+
+  /** The Web UI's "Current Details" of this service. */
+  function show(state: ServiceState, fields: ReportFields): void {
+    setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
+  }
+
+  /** The next report, for an activity to send once it succeeds (it adds what it learned). */
+  function reportBy(state: ServiceState, fields: ReportFields = {}): ReportTo {
+    reportSeq++;
+    return { workflowId: input.parentWorkflowId, report: { service: name, seq: reportSeq, state, restarts, ...fields } };
+  }
 
   /** Resolves once the stack workflow has the report; only the last one is awaited. */
-  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state' | 'seq'> = {}): Promise<void> {
-    setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
-    reportSeq++;
-    return parent.signal(serviceReportSignal, { service: name, seq: reportSeq, state, restarts, ...fields }).catch(() => {
+  function report(state: ServiceState, fields: ReportFields = {}): Promise<void> {
+    show(state, fields);
+    const { report: next } = reportBy(state, fields);
+    return parent.signal(serviceReportSignal, next).catch(() => {
       // The stack workflow may already be gone (terminated by hand); the service goes on regardless.
     });
   }
@@ -119,23 +194,19 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     attemptScope = new CancellationScope();
     try {
       return await attemptScope.run(async () => {
-        // No report before the spawn: the stack workflow marks a launch or a restart itself.
-        const { workflowId, runId } = workflowInfo();
-        const spawned = await activities.spawnService.executeWithOptions(
-          { ...SHORT, summary: `spawn ${name}: ${spec.command.join(' ')}` },
-          [{ stackDir, spec, workflowId, runId }],
-        );
-        void report(starting, { pid: spawned.pid, startedAt: spawned.startedAt });
+        // No report before the spawn: the stack workflow marks a launch or a restart itself. The
+        // spawn and readiness reports are sent by the activities themselves, the moment they know.
+        const spawned = await spawn(reportBy(starting));
+        const running = { pid: spawned.pid, startedAt: spawned.startedAt };
+        show(starting, running);
         const healthy = await activities.awaitHealthy.executeWithOptions(
-          { ...awaitHealthyOptions(input), summary: `await healthy ${name}: ${describeProbe(spec)}` },
-          [{ stackDir, spec, pid: spawned.pid }],
+          { ...awaitHealthyOptions(input), summary: `await healthy and register ${name}: ${describeProbe(spec)}` },
+          [{ stackDir, spec, pid: spawned.pid, reportTo: reportBy('healthy', running) }],
         );
         if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
-        await activities.registerService.executeWithOptions({ ...SHORT, summary: `register ${name}` }, [
-          { stackDir, spec, pid: spawned.pid, healthyAt: healthy.healthyAt },
-        ]);
-        // After the registration: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
-        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: null });
+        bookkeepingError = healthy.registryError ?? null;
+        // awaitHealthy registered it: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
+        show('healthy', { ...running, error: bookkeepingError });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],
@@ -152,21 +223,28 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     }
   }
 
-  async function stopProcess(): Promise<ExitInfo | null> {
-    await activities.deregisterService.executeWithOptions({ ...SHORT, summary: `deregister ${name}` }, [
-      { stackDir, spec },
-    ]);
+  /** Deregisters and stops the process (the registry never holds the stop up); retried until it is done. */
+  async function stopProcess(): Promise<StopResult> {
+    const after = stopRequested ? stopAfter : [];
+    const why = stopRequested ? '' : restartCause ? ` for restart (${restartCause})` : restartRequested ? ' for restart' : '';
+    const order = after.length ? ` once ${after.join(', ')} stopped` : '';
     const stopped = await activities.stopService.executeWithOptions(
-      { ...stopOptions(input), summary: `stop ${name}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
-      [{ stackDir, spec }],
+      { ...stopOptions(input), summary: `stop ${name}${why}${order}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
+      [{ stackDir, spec, after }],
     );
-    return stopped.exit;
+    bookkeepingError = stopped.registryError ?? bookkeepingError;
+    leftRunning = stopped.remaining;
+    // A recorded pid that is not ours is never signalled (SPEC §4): said, not acted on.
+    if (stopped.notOurs.length) bookkeepingError = `not stopped, not ours: ${describeProcesses(stopped.notOurs)}`;
+    return stopped;
   }
 
   async function finish(outcome: Omit<ServiceOutcome, 'restarts' | 'lastExit'>): Promise<ServiceOutcome> {
+    const left = leftRunning.length ? `still running after its stop: ${describeProcesses(leftRunning)}` : null;
+    const error = outcome.error ?? left ?? bookkeepingError;
     // A signal still in flight when its sender completes is dropped: wait until it is delivered.
-    await report(outcome.state, { pid: null, lastExit, error: outcome.error });
-    return { ...outcome, restarts, lastExit };
+    await report(outcome.state, { pid: null, lastExit, error, ...(leftRunning.length && { leftRunning }) });
+    return { ...outcome, error, restarts, lastExit, ...(leftRunning.length && { leftRunning }) };
   }
 
   let phase = input.carried.phase;
@@ -177,14 +255,14 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       // Between attempts nothing runs, so the next run starts exactly where this one stands.
       await condition(allHandlersFinished);
       if (stopRequested) continue;
-      return continueAsNew<typeof serviceWorkflow>({ ...input, carried: { restarts, restartTimes, lastExit, phase, reportSeq } });
+      return continueAsNew<typeof serviceWorkflow>({ ...input, waitFor: undefined, carried: { restarts, restartTimes, lastExit, phase, reportSeq } });
     }
     restartRequested = false;
     const result = await attempt(phase);
     if (result.kind === 'ended') lastExit = result.exit;
     // Whatever ended the attempt, the process group is cleaned up before anything else happens.
-    const stoppedExit = await stopProcess();
-    if (result.kind !== 'ended') lastExit = stoppedExit ?? lastExit;
+    const stopped = await stopProcess();
+    if (result.kind !== 'ended') lastExit = stopped.exit ?? lastExit;
     if (stopRequested) return await finish({ state: 'stopped', error: null });
 
     if (result.kind === 'interrupted') {
@@ -258,27 +336,34 @@ function superviseOptions(input: ServiceWorkflowInput): ActivityOptions {
 
 function stopOptions(input: ServiceWorkflowInput): ActivityOptions {
   // With a heartbeat timeout, a stop whose worker died is retried by the next worker within seconds.
-  return { ...SHORT, startToCloseTimeout: input.spec.shutdown.timeoutMs + 30_000, heartbeatTimeout: input.tuning.heartbeatTimeoutMs };
+  // Retried without a limit: a service workflow never ends while its process may still run. The
+  // start-to-close bounds one attempt; it may first wait for its dependents' own stops.
+  return {
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: input.tuning.heartbeatTimeoutMs,
+    retry: { initialInterval: '100ms', maximumInterval: '5s' },
+  };
 }
 
-export function describeProbe(spec: ServiceSpec): string {
-  const probe = spec.health.probe;
-  switch (probe.kind) {
-    case 'http':
-      return `GET ${probe.url}`;
-    case 'tcp':
-      return `tcp ${probe.host}:${probe.port}`;
-    case 'exec':
-      return `exec ${probe.command.join(' ')}`;
-    case 'log':
-      return `log /${probe.pattern}/`;
-    case 'process':
-      return 'process running';
-  }
+function gatedSpawnOptions(input: ServiceWorkflowInput): ActivityOptions {
+  // It waits for its dependencies as long as the stack lets it (the stack blocks it at its deadline);
+  // the heartbeat timeout hands it to the next worker after a crash. Cancelled without waiting: the
+  // host makes a later spawn or a stop of the service supersede it at once.
+  return {
+    ...SHORT,
+    startToCloseTimeout: '3650d',
+    heartbeatTimeout: input.tuning.heartbeatTimeoutMs,
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  };
 }
 
 function failureMessage(err: ActivityFailure): string {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) return cause.message;
   return cause?.message ?? err.message;
+}
+
+/** `pid 12 (sleep 3977), pid 13 (…)`: processes as messages name them. */
+function describeProcesses(processes: ProcessRef[]): string {
+  return processes.map((p) => `pid ${p.pid} (${p.command})`).join(', ');
 }

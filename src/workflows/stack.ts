@@ -1,6 +1,8 @@
-// The stack: starts one service workflow per service the moment its dependencies meet their
-// conditions, keeps the status current from the children's reports, restarts services on demand,
-// and drains in reverse dependency order.
+// The stack: launches one service workflow per service at once, each with the same-host
+// dependencies its host gates its spawn on (docs/architecture.md); waits here only for dependencies
+// on other hosts; keeps the status current from the children's reports (and, from them, blocks
+// what can no longer start and releases a gate its host lost); restarts services on demand; and
+// drains in reverse dependency order, ordered by the hosts where dependents share one.
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -18,12 +20,15 @@ import {
 } from '@temporalio/workflow';
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { redactedEnv } from '../codec/redact.js';
-import { dependencyMap, dependencyVerdict, dependencyWaitBudgetMs } from '../lifecycle/dependencies.js';
+import { dependencyMap } from '../lifecycle/dependencies.js';
+import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
 import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
 import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
 import {
   applyConfigUpdate,
+  dependenciesMetSignal,
+  hostTaskQueue,
   restartNowSignal,
   restartServiceSignal,
   restartServiceUpdate,
@@ -40,7 +45,7 @@ import {
   type ServiceReport,
   type StartServicesRequest,
 } from './definitions.js';
-import { describeProbe, historyIsLong, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
+import { historyIsLong, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
 
 export interface StackWorkflowInput {
   stack: StackSpec;
@@ -60,6 +65,10 @@ export interface CarriedStackState {
   waitingSince: Record<string, number>;
   launchedAt: Record<string, number>;
   lastReport: Record<string, number>;
+  /** Launched services whose spawn still waits at its host gate; those the stack released; since when their dependencies are met. */
+  gated?: string[];
+  released?: string[];
+  metSince?: Record<string, number>;
 }
 
 export async function stackWorkflow(input: StackWorkflowInput): Promise<StackStatus> {
@@ -79,6 +88,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   const launchedAt = new Map(Object.entries(carried?.launchedAt ?? {}));
   /** Per service, the sequence number of the last report applied (of its current launch). */
   const lastReport = new Map(Object.entries(carried?.lastReport ?? {}));
+  const gated = new Set<string>(carried?.gated);
+  const released = new Set<string>(carried?.released);
+  const metSince = new Map(Object.entries(carried?.metSince ?? {}));
   // By id, not by child handle: after a continue-as-new the service workflows are no longer children.
   const serviceHandle = (name: string) => getExternalWorkflowHandle(serviceWorkflowId(stack.name, name));
   let phase: StackPhase = 'running';
@@ -108,7 +120,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   /** Bumped per launch, so the result of a service's earlier run cannot settle its current one. */
   const launches = new Map<string, number>();
 
-  function launch(name: string): void {
+  function launch(name: string, gates: DependencyGate[]): void {
     const spec = stack.services[name];
     const launchNumber = (launches.get(name) ?? 0) + 1;
     launches.set(name, launchNumber);
@@ -117,10 +129,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     };
     launched.add(name);
     launchedAt.set(name, Date.now());
-    status[name].state = 'starting';
+    // A gated service stays `pending` until its spawn is reported.
+    if (gates.length) gated.add(name);
+    else status[name].state = 'starting';
     startChild(serviceWorkflow, {
       workflowId: serviceWorkflowId(stack.name, name),
-      taskQueue: input.workflowQueue,
+      // On its host's queue, beside its activities (eager dispatch).
+      taskQueue: hostTaskQueue(input.workflowQueue, spec.host),
       args: [
         {
           stack: stack.name,
@@ -130,6 +145,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
           carried: { restarts: status[name].restarts, restartTimes: [], lastExit: status[name].lastExit, phase: 'starting' },
+          ...(gates.length && { waitFor: gates }),
         },
       ],
       // Service workflows must outlive a continue-as-new of this one; the drain stops them explicitly.
@@ -152,12 +168,16 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   function settle(name: string, outcome: ServiceOutcome): void {
     if (finished.has(name) || !launched.has(name)) return;
     finished.add(name);
+    gated.delete(name);
+    // A service the stack blocked and told to give up stays `blocked`, with its reason.
+    const keepBlocked = status[name].state === 'blocked' && outcome.state === 'stopped';
     Object.assign(status[name], {
-      state: outcome.state,
+      state: keepBlocked ? 'blocked' : outcome.state,
       pid: null,
       restarts: outcome.restarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
-      error: outcome.error ?? status[name].error,
+      error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
+      ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
     });
     changed();
   }
@@ -169,6 +189,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     stopSent.delete(name);
     started.delete(name);
     lastReport.delete(name);
+    gated.delete(name);
+    released.delete(name);
+    metSince.delete(name);
     const before = status[name];
     status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
     waitingSince.set(name, Date.now());
@@ -181,40 +204,50 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     changed();
   }
 
-  /** Launches what can start, blocks what cannot; returns when the next dependency wait runs out. */
+  /** The plan's view of every service. */
+  function planned(): Record<string, PlannedService> {
+    return Object.fromEntries(
+      Object.entries(status).map(([name, current]) => [
+        name,
+        {
+          spec: stack.services[name],
+          status: current,
+          launched: launched.has(name),
+          gated: gated.has(name),
+          released: released.has(name),
+          waitingSince: waitingSince.get(name)!,
+          launchedAt: launchedAt.get(name),
+          metSince: metSince.get(name),
+        },
+      ]),
+    );
+  }
+
+  /** Applies the start plan (launch, block, release); returns when the next dependency wait or release is due. */
   function startWhatIsReady(): number | undefined {
-    const now = Date.now();
-    let nextDeadline: number | undefined;
-    for (const [name, current] of Object.entries(status)) {
-      if (launched.has(name) || current.state !== 'pending') continue;
-      const verdicts = Object.entries(stack.services[name].dependsOn).map(([dep, d]) => ({
-        dep,
-        d,
-        verdict: dependencyVerdict(d.condition, status[dep]),
-      }));
-      const unreachable = verdicts.find((v) => v.verdict === 'unreachable');
-      if (unreachable) {
-        block(name, `needs ${unreachable.dep} ${unreachable.d.condition}, but it is ${status[unreachable.dep].state}`);
-        continue;
-      }
-      if (verdicts.every((v) => v.verdict === 'met')) {
-        launch(name);
-        continue;
-      }
-      // A wait is timed from the later of: this service wanting to start, the dependency being launched.
-      for (const { dep, d } of verdicts.filter((v) => v.verdict === 'waiting' && launchedAt.has(v.dep))) {
-        const since = Math.max(waitingSince.get(name)!, launchedAt.get(dep)!);
-        const deadline = since + (d.timeoutMs ?? dependencyWaitBudgetMs(stack.services[dep]));
-        if (now < deadline) {
-          nextDeadline = Math.min(nextDeadline ?? deadline, deadline);
-          continue;
-        }
-        const detail = status[dep].error ?? describeProbe(stack.services[dep]);
-        block(name, `${name} waited ${Math.round((now - since) / 1000)}s for ${dep} ${d.condition}: it is ${status[dep].state} (${detail})`);
-        break;
+    const plan = planStarts(planned(), Date.now());
+    for (const action of plan.actions) {
+      const name = action.service;
+      if (action.kind === 'launch') launch(name, action.gates);
+      else if (action.kind === 'block') block(name, action.reason);
+      else if (action.kind === 'met') metSince.set(name, Date.now());
+      else if (action.kind === 'unmet') metSince.delete(name);
+      else if (started.has(name)) {
+        released.add(name);
+        serviceHandle(name).signal(dependenciesMetSignal).catch(() => undefined);
       }
     }
-    return nextDeadline;
+    giveUpBlocked();
+    return plan.wakeAt;
+  }
+
+  /** A blocked service whose workflow waits at its host gate is told to give up (it ends `blocked`). */
+  function giveUpBlocked(): void {
+    for (const name of gated) {
+      if (status[name].state !== 'blocked' || !started.has(name) || stopSent.has(name) || finished.has(name)) continue;
+      stopSent.add(name);
+      serviceHandle(name).signal(stopServiceSignal, { reason: `blocked: ${status[name].error}` }).catch(() => undefined);
+    }
   }
 
   /** One durable timer for the earliest dependency deadline, replaced only by a sooner one. */
@@ -241,16 +274,18 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
    */
   async function stopInReverseOrder(names: string[], reason: string): Promise<void> {
     const targets = names.filter((name) => launched.has(name));
-    const inTargets = new Set(targets);
     while (targets.some((name) => !finished.has(name))) {
       const seen = version;
-      for (const name of targets) {
-        if (finished.has(name) || stopSent.has(name)) continue;
-        if (!started.has(name)) continue;
-        if ((dependents[name] ?? []).some((d) => inTargets.has(d) && !finished.has(d))) continue;
-        stopSent.add(name);
-        status[name].state = 'stopping';
-        serviceHandle(name).signal(stopServiceSignal, { reason }).catch(() => {
+      const view = Object.fromEntries(
+        targets.map((name) => [
+          name,
+          { host: stack.services[name].host, started: started.has(name), finished: finished.has(name), stopSent: stopSent.has(name) },
+        ]),
+      );
+      for (const { service, after } of planStops(targets, view, dependents)) {
+        stopSent.add(service);
+        if (status[service].state !== 'blocked') status[service].state = 'stopping';
+        serviceHandle(service).signal(stopServiceSignal, { reason, ...(after.length && { after }) }).catch(() => {
           // Already completed: its result settles it.
         });
       }
@@ -270,7 +305,6 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     const { service } = request;
     const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
     await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
-    for (const dependent of dependentsToCycle) relaunchLater(dependent);
 
     const healthyBefore = status[service].healthyAt;
     if (finished.has(service)) {
@@ -279,8 +313,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       await condition(() => started.has(service) || finished.has(service));
       status[service].state = 'restarting';
       changed();
-      serviceHandle(service).signal(restartNowSignal).catch(() => undefined);
+      serviceHandle(service).signal(restartNowSignal, { cause: request.cause }).catch(() => undefined);
     }
+    // Only now: relaunched dependents are gated on the service's next process, not on the one going away.
+    for (const dependent of dependentsToCycle) relaunchLater(dependent);
     await condition(() => {
       const s = status[service];
       return phase !== 'running' || s.state === 'failed' || (s.state === 'healthy' && s.healthyAt !== healthyBefore);
@@ -304,6 +340,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     // Reports can overtake each other (around a continue-as-new of either workflow).
     if (report.seq <= (lastReport.get(report.service) ?? 0)) return;
     lastReport.set(report.service, report.seq);
+    // Its first report comes after its spawn: the gate is behind it.
+    gated.delete(report.service);
+    metSince.delete(report.service);
     const { service: name, seq: _seq, ...fields } = report;
     // A service workflow's last report says how it ended, which a later run of this workflow
     // (after continue-as-new) learns from nothing else.
@@ -313,6 +352,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         restarts: report.restarts ?? current.restarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
+        leftRunning: report.leftRunning,
       });
       return;
     }
@@ -340,8 +380,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
 
   function forget(name: string): void {
-    for (const set of [launched, started, finished, stopSent]) set.delete(name);
-    for (const map of [waitingSince, launchedAt, lastReport]) map.delete(name);
+    for (const set of [launched, started, finished, stopSent, gated, released]) set.delete(name);
+    for (const map of [waitingSince, launchedAt, lastReport, metSince]) map.delete(name);
     delete status[name];
     changed();
   }
@@ -398,6 +438,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
             waitingSince: Object.fromEntries(waitingSince),
             launchedAt: Object.fromEntries(launchedAt),
             lastReport: Object.fromEntries(lastReport),
+            gated: [...gated],
+            released: [...released],
+            metSince: Object.fromEntries(metSince),
           },
         });
       }

@@ -2,6 +2,8 @@
 // starts, conditions, failures, reverse drain, shutdown during startup.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { watchUntilSettled } from '../../src/cli/progress.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { readStat } from '../../src/process/proc.js';
 import { readRecord } from '../../src/process/record.js';
 import { fixtureStack, firstTime, readTimeline, stackProcesses, startWorld, type TestWorld } from '../support/harness.js';
 
@@ -112,5 +114,23 @@ describe('a stack of fixture services', () => {
     expect(events.filter((e) => e.service === 'after')).toEqual([]);
     expect(events.some((e) => e.service === 'slow' && e.event === 'ready')).toBe(false);
     expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+
+  test('a registry that cannot be written never holds up a stop: the process is stopped, then the failure reported', async () => {
+    const { spec } = await fixtureStack(world, { api: {} });
+    await world.stacks.start(spec, []);
+    const settled = await watchUntilSettled(world.stacks, spec.name, ['api'], noop);
+    const pid = settled.services.api.pid!;
+    // registry.json becomes a directory: every read and write of it fails (whoever runs the test).
+    const registryFile = `${spec.home}/${spec.name}/registry.json`;
+    await rm(registryFile);
+    await mkdir(registryFile);
+
+    const final = await world.stacks.shutdown(spec.name, 'test');
+    expect(final?.services.api.state).toBe('stopped');
+    expect(final?.services.api.error).toMatch(/registry\.json not updated: .*EISDIR/);
+    expect(await stackProcesses(spec.name)).toEqual([]);
+    expect(readStat(pid)).toBeNull();
+    expect(await readRecord(`${spec.home}/${spec.name}`, 'api')).toBeUndefined();
   });
 });

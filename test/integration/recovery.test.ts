@@ -20,7 +20,7 @@ import { findFreePort, startDevServer, type DevServer } from '../../src/temporal
 import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { serviceWorkflowId, shutdownSignal } from '../../src/workflows/definitions.js';
 import { DEFAULT_TUNING } from '../../src/workflows/service.js';
-import { fixtureStack, forceCleanUp, readTimeline, stackProcesses, type TestWorld } from '../support/harness.js';
+import { firstTime, fixtureStack, forceCleanUp, readTimeline, stackProcesses, type TestWorld } from '../support/harness.js';
 import { connectTestClient, testDataConverter, testTemporalAddress } from '../support/temporal-server.js';
 import {
   isLive,
@@ -226,6 +226,37 @@ describe('worker crash', () => {
     expect(await spawnsOf(timeline, 'slow')).toEqual([slowPid]);
     expect(await spawnsOf(timeline, 'after')).toHaveLength(1);
     expect((await stackProcesses(spec.name)).sort()).toEqual([slowPid, settled.services.after.pid].sort());
+
+    const final = await stacks.shutdown(spec.name, 'test');
+    expect(final?.state).toBe('stopped');
+    expect(await stackProcesses(spec.name)).toEqual([]);
+  });
+
+  test('SIGKILL while a start waits at its host gate: the new worker, its bus empty, is released by the stack', async () => {
+    const { world, stacks, startWorker } = await recoveryWorld();
+    const first = await startWorker();
+    const { spec, timeline } = await fixtureStack(world, {
+      job: { port: false, env: { EXIT_AFTER_MS: '100', EXIT_CODE: '0' }, extra: { restart: { policy: 'never' } } },
+      slow: { readyDelayMs: 2500 },
+      after: { dependsOn: { job: 'completed_successfully', slow: 'healthy' } },
+    });
+    cleanUpStack(stacks, spec);
+    await stacks.start(spec, []);
+    // job has completed (a fact only the first worker's bus held); after's spawn waits at its gate for slow.
+    await pollUntil('job completed and after gated on the first worker', async () => {
+      const status = await stacks.status(spec.name);
+      const pending = await pendingActivity(client, serviceWorkflowId(spec.name, 'after'));
+      return status?.services.job.state === 'completed' && pending?.type === 'spawnService' && pending.started && pending.worker === first.identity;
+    });
+    await first.crash();
+    expect((await readTimeline(timeline)).some((e) => e.service === 'after')).toBe(false);
+
+    await startWorker();
+    const settled = await watchUntilSettled(stacks, spec.name, ['job', 'slow', 'after'], noop);
+    expect(settled.services.after.state).toBe('healthy');
+    const events = await readTimeline(timeline);
+    expect(await spawnsOf(timeline, 'after')).toHaveLength(1);
+    expect(firstTime(events, 'after', 'spawn')).toBeGreaterThanOrEqual(Math.max(firstTime(events, 'slow', 'ready'), firstTime(events, 'job', 'exit')));
 
     const final = await stacks.shutdown(spec.name, 'test');
     expect(final?.state).toBe('stopped');

@@ -23,7 +23,7 @@ import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js'
 import { launchChromium, markdownPanel, requireChromium, waitForHttp, waitWithReload } from './browser.js';
 
 const OUTPUT_DIR = path.resolve('test-output/ui');
-const ACTIVITIES = ['spawnService', 'awaitHealthy', 'registerService', 'superviseService'];
+const ACTIVITIES = ['spawnService', 'awaitHealthy', 'superviseService'];
 
 let server: DevServer | undefined;
 let world: TestWorld | undefined;
@@ -146,8 +146,7 @@ describe('the Temporal Web UI', () => {
       await page.waitForURL(`**/workflows/${stackId}.data/*/history`);
       for (const activity of ACTIVITIES) await page.getByText(activity).first().waitFor();
       await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
-      await page.getByText(`await healthy data: GET ${probe.url}`).first().waitFor();
-      await page.getByText('register data', { exact: true }).first().waitFor();
+      await page.getByText(`await healthy and register data: GET ${probe.url}`).first().waitFor();
       await screenshot('ui-06-service-history.png');
 
       // Its User Metadata: the summary, the current state (setCurrentDetails) and the activity summaries.
@@ -156,6 +155,14 @@ describe('the Temporal Web UI', () => {
       await markdownPanel(page, 'Current Details').getByText('healthy', { exact: true }).waitFor();
       await page.getByText(`spawn data: ${command('data')}`).first().waitFor();
       await screenshot('ui-07-service-user-metadata.png');
+
+      // A dependent's spawn waited on its host: its summary names what for.
+      await page.goto(`${ui}/namespaces/default/workflows/${stackId}/${runId}/history`);
+      await page.locator('#relationships-tab').click();
+      await page.getByRole('link', { name: `${stackId}.api`, exact: true }).click();
+      await page.waitForURL(`**/workflows/${stackId}.api/*/history`);
+      await page.getByText(`spawn api once data healthy: ${command('api')}`).first().waitFor();
+      await screenshot('ui-08-gated-spawn.png');
     } catch (err) {
       await screenshot('ui-failure.png').catch(() => undefined);
       throw err;

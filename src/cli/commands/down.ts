@@ -42,6 +42,7 @@ export async function down(options: DownOptions): Promise<number> {
     session = null;
   }
   let code: number = EXIT.ok;
+  let final: StackStatus | null = null;
   if (!session) {
     if (!options.all) say(dim(noServerMessage(spec.name)));
   } else {
@@ -55,6 +56,7 @@ export async function down(options: DownOptions): Promise<number> {
         await forceStop(session, spec.home, spec.name, `stackflow down: the drain took over ${formatDuration(limitMs)}`);
         code = EXIT.failure;
       } else if (!drained) say(dim(`stack ${spec.name} is not running`));
+      else final = drained;
       await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
       if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
     } finally {
@@ -63,7 +65,15 @@ export async function down(options: DownOptions): Promise<number> {
   }
   await stopStragglers(spec.home, spec.name);
   if (options.all && (await stopEmbedded(spec.home))) say(dim('embedded Temporal server stopped'));
-  return code;
+  // SPEC §4: no process the stack started may outlive `down`; one that did is named above.
+  return leftRunning(final).length ? EXIT.failure : code;
+}
+
+/** The services whose stop left processes running, as `name: pid 12 (cmd)` lines' subjects. */
+export function leftRunning(final: StackStatus | null): string[] {
+  return Object.entries(final?.services ?? {})
+    .filter(([, s]) => s.leftRunning?.length)
+    .map(([name]) => name);
 }
 
 /** What no workflow tracks any more (a killed worker, a removed home) but carries the stack's marker. */
@@ -113,6 +123,8 @@ export async function drainStack(session: Session, stack: string, reason: string
   for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
-  if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
+  const left = leftRunning(final);
+  if (left.length) say(yellow(escapeControl(`processes of ${left.join(', ')} outlived the drain (named above): stop them by hand`)));
+  else if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
   return final;
 }
