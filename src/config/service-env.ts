@@ -1,4 +1,4 @@
-import { nameMap } from './plain-map.js';
+import { nameMap } from '../name-map.js';
 
 /** `user-svc` -> `USER_SVC`, the prefix of the variables that point other services at it. */
 export function envPrefix(service: string): string {

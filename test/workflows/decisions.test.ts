@@ -242,6 +242,33 @@ describe('stack workflow decisions', () => {
     expect(stops).toHaveLength(4);
   });
 
+  test('services named like built-in object properties start, report and drain like any other', async () => {
+    const { activities, calls } = stubs();
+    const healthy = { condition: 'healthy' as const };
+    const stack = stackOf([
+      serviceSpec('constructor', ['x']),
+      serviceSpec('toString', ['x']),
+      serviceSpec('valueOf', ['x'], { dependsOn: { constructor: healthy } }),
+      serviceSpec('hasOwnProperty', ['x'], { dependsOn: { valueOf: healthy } }),
+    ]);
+    const names = Object.keys(stack.services);
+    const final = await withWorkers(activities, async (queue) => {
+      const handle = await env.client.workflow.start(stackWorkflow, {
+        taskQueue: queue,
+        workflowId: `stack-${stack.name}`,
+        args: [{ stack, services: [], workflowQueue: queue, tuning: DEFAULT_TUNING }],
+      });
+      while (names.some((n) => !calls.includes(`superviseService ${n}`))) await new Promise((r) => setTimeout(r, 20));
+      const running = await handle.query(statusQuery);
+      expect(Object.keys(running.services).sort()).toEqual([...names].sort());
+      expect(Object.values(running.services).map((svc) => svc.state)).toEqual(names.map(() => 'healthy'));
+      await handle.signal(shutdownSignal, { reason: 'test' });
+      return handle.result();
+    });
+    expect(final.state).toBe('stopped');
+    for (const name of names) expect(final.services[name]).toMatchObject({ state: 'stopped' });
+  });
+
   test('a gated service whose dependency failed is told to give up and ends blocked with the reason', async () => {
     const { activities, calls } = stubs({
       awaitHealthy: async (input: AwaitHealthyInput) => {
