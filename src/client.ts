@@ -1,5 +1,7 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
+import { hostname } from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isProcessAlive } from './process/terminate.js';
 import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
 import type { StackSpec, StackStatus } from './model.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
@@ -12,10 +14,13 @@ import {
   stackWorkflowId,
   startServicesUpdate,
   statusQuery,
+  stopServicesUpdate,
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
 import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
 
+/** A long poll lasts a minute (Temporal's default); a live worker's last poll is never much older. */
+const RECENT_POLL_MS = 75_000;
 /** gRPC status code. */
 const GRPC_NOT_FOUND = 5;
 
@@ -70,9 +75,48 @@ export class StackClient {
     return { started: false, added };
   }
 
-  async status(stack: string): Promise<StackStatus | null> {
+  /** The `status` query; null when the stack workflow is not running. `deadlineMs` bounds the query. */
+  async status(stack: string, deadlineMs?: number): Promise<StackStatus | null> {
     if (!(await this.isRunning(stack))) return null;
-    return this.handle(stack).query(statusQuery);
+    const ask = () => this.handle(stack).query(statusQuery);
+    return deadlineMs === undefined ? ask() : this.client.connection.withDeadline(Date.now() + deadlineMs, ask);
+  }
+
+  /**
+   * True when a live worker polls the workflow task queue. Temporal lists a poller for minutes
+   * after it died, and an idle live one re-polls only once a minute, so a poller's identity
+   * (`pid@host`, the SDK's default) is checked on this host, and elsewhere its last poll must be
+   * recent (within a long poll's minute plus slack).
+   */
+  async hasWorker(): Promise<boolean> {
+    const { pollers } = await this.client.workflowService.describeTaskQueue({
+      namespace: this.client.options.namespace,
+      // TASK_QUEUE_KIND_NORMAL and TASK_QUEUE_TYPE_WORKFLOW (temporal/api/enums/v1/task_queue.proto)
+      taskQueue: { name: this.taskQueue, kind: 1 },
+      taskQueueType: 1,
+    });
+    const here = hostname();
+    return (pollers ?? []).some((poller) => {
+      const [pid, host] = (poller.identity ?? '').split('@');
+      if (host === here && /^\d+$/.test(pid ?? '')) return isProcessAlive(Number(pid));
+      const lastPollMs = Number(poller.lastAccessTime?.seconds ?? 0) * 1000;
+      return Date.now() - lastPollMs < RECENT_POLL_MS;
+    });
+  }
+
+  /** What Temporal's history tells of a running stack without a worker: since when, which service workflows. */
+  async describeWithoutWorker(stack: string): Promise<string | null> {
+    try {
+      const description = await this.handle(stack).describe();
+      if (description.status.name !== 'RUNNING') return null;
+      const prefix = `${stackWorkflowId(stack)}.`;
+      const services = (description.raw.pendingChildren ?? []).map((c) => (c.workflowId ?? '').replace(prefix, ''));
+      return `workflow ${stackWorkflowId(stack)} running since ${description.startTime.toISOString()}` +
+        (services.length ? `, service workflows: ${services.join(', ')}` : '');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
   }
 
   /** Restarts one service through the workflow; resolves once it is healthy again. */
@@ -81,6 +125,12 @@ export class StackClient {
     await this.requireKey(stack);
     // A workflow from before the answer carried the dependents answers nothing (null).
     return (await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] })) ?? [];
+  }
+
+  /** Stops services and keeps them stopped (the `stopServices` update); resolves with the names stopped. */
+  async stopServices(stack: string, services: string[], timeoutMs?: number): Promise<string[]> {
+    await this.requireKey(stack);
+    return this.handle(stack).executeUpdate(stopServicesUpdate, { args: [{ services, timeoutMs }] });
   }
 
   /** Applies an edited stack file to the running stack; resolves with the plan once it has settled. */

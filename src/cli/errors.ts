@@ -1,5 +1,10 @@
-// Exit codes of SPEC §8, carried by the error that decides them.
-export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3 } as const;
+// Exit codes of SPEC §8, carried by the error that decides them, and the one place that turns any
+// error a command throws into a sentence and an exit code.
+import { CommanderError } from 'commander';
+import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from '../temporal/errors.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
 
 export class CliError extends Error {
   constructor(
@@ -9,4 +14,96 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** What the user sees for an error: one or more lines, the exit code, and whether it is input's fault. */
+export interface ErrorReport {
+  message: string;
+  exitCode: number;
+}
+
+// Told apart by name and shape, not instanceof: loading @temporalio/client here would slow every
+// command's start-up, `--help` included.
+const isNamed = (err: unknown, name: string) => err instanceof Error && err.name === name;
+const isGrpcServiceError = (err: unknown): err is Error & { code: number } =>
+  err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'details' in err;
+
+// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
+const GRPC = { deadlineExceeded: 4, resourceExhausted: 8, unavailable: 14 } as const;
+
+/** Node's file-system error codes, as a sentence about the path and what to do (`man 3 errno`). */
+const FS_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOTDIR: 'a part of the path is not a directory',
+  EEXIST: 'a file is in the way',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
+};
+
+/** `err` or the first error of its `cause` chain that is a `type` (the SDK wraps codec errors). */
+function findCause<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
+}
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+function detailOf(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
+}
+
+/**
+ * The one mapping from a thrown error to the message and exit code of SPEC §8: usage errors exit 2,
+ * an unreachable Temporal server 3, everything else 1. File-system errors name the path and the
+ * STACKFLOW_HOME fix; Temporal's gRPC failures (deadline, lost server, payload over the size limit)
+ * become sentences. Raw stacks are for `--debug` / STACKFLOW_DEBUG=1 only (see `reportError`).
+ */
+export function describeError(err: unknown): ErrorReport {
+  if (err instanceof CommanderError) return { message: '', exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof TemporalUnreachableError || err instanceof InvalidSettingError || err instanceof EmbeddedDatabaseLostError) {
+    return { message: err.message, exitCode: err.exitCode };
+  }
+  const keyError = findCause(err, EncryptionKeyError) ?? findCause(err, EncryptionConfigError);
+  if (keyError) return { message: keyError.message, exitCode: keyError instanceof EncryptionConfigError ? EXIT.usage : EXIT.failure };
+  if (isNamed(err, 'WorkflowUpdateFailedError')) return { message: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message, exitCode: EXIT.failure };
+  const fsError = err as NodeJS.ErrnoException;
+  if (fsError?.code && FS_ERRORS[fsError.code] && typeof fsError.path === 'string') {
+    return {
+      message:
+        `cannot write ${fsError.path}: ${FS_ERRORS[fsError.code]} (${fsError.code}). stackflow keeps its state under ` +
+        'STACKFLOW_HOME (default ./.stackflow): point it at a writable directory, or free some space.',
+      exitCode: EXIT.failure,
+    };
+  }
+  const detail = detailOf(err);
+  const code = grpcCode(err);
+  if (code === GRPC.resourceExhausted || /size limit|exceeds? (the )?(blob )?size|message larger than max/i.test(detail)) {
+    return {
+      message: `Temporal refused a payload over its size limit (2 MB per payload, 4 MB per gRPC message): ${detail}. Split the stack file or shorten its values.`,
+      exitCode: EXIT.failure,
+    };
+  }
+  if (code === GRPC.deadlineExceeded) {
+    return { message: `Temporal did not answer in time (${detail}); is a worker running? \`stackflow status\` tells.`, exitCode: EXIT.failure };
+  }
+  if (code === GRPC.unavailable) {
+    return { message: `lost the connection to the Temporal server (${detail}).`, exitCode: EXIT.unreachable };
+  }
+  if (isNamed(err, 'ServiceError')) return { message: `Temporal: ${detail}`, exitCode: EXIT.failure };
+  return { message: detail || String(err), exitCode: EXIT.failure };
+}
+
+/** True when the user asked for stack traces (`--debug` or STACKFLOW_DEBUG=1). */
+export function debugRequested(argv: string[] = process.argv, env: NodeJS.ProcessEnv = process.env): boolean {
+  return argv.includes('--debug') || (env.STACKFLOW_DEBUG !== undefined && !['', '0', 'false'].includes(env.STACKFLOW_DEBUG));
 }

@@ -3,9 +3,11 @@
 // Start-up is on every command's critical path (`up` to the workflow start, `status`): only
 // commander and the small cli modules load here. Each command's module, and with it the Temporal
 // SDK, yaml and zod, is imported when that command runs, so `--help` loads none of them.
-import { Command, CommanderError } from 'commander';
-import { CliError, EXIT } from './errors.js';
-import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { debugRequested, describeError, EXIT } from './errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { red } from './output.js';
 
 /** The stack file a command reads without `-c`, relative to the working directory (compose's `compose.yaml` habit). */
@@ -14,6 +16,8 @@ export const DEFAULT_STACK_FILE = 'stack.yaml';
 export function buildProgram(run: (action: Promise<number>) => void): Command {
   const program = new Command('stackflow')
     .description('Service lifecycle orchestrator driven by Temporal workflows')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print stack traces of errors (as STACKFLOW_DEBUG=1)')
     .exitOverride()
     .showHelpAfterError();
   const withConfig = (cmd: Command) => cmd.option('-c, --config <file>', 'the stack file', DEFAULT_STACK_FILE);
@@ -32,6 +36,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
     .action((opts) => run(import('./commands/down.js').then((m) => m.down(opts))));
   withProjectName(withConfig(program.command('status')))
+    .alias('ps')
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
     .option('--json', 'print the status object (with --watch: one object per line)')
     .option('-w, --watch', 'refresh until Ctrl-C')
@@ -49,6 +54,15 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .argument('<service...>')
     .option('--with-dependents', 'stop the services that depend on it first and bring them back after')
     .action((services: string[], opts) => run(import('./commands/restart.js').then((m) => m.restart(services, opts))));
+  withConfig(program.command('start'))
+    .description('start services of the running stack (and what they depend on) through the workflow')
+    .argument('<service...>')
+    .action((services: string[], opts) => run(import('./commands/start-stop.js').then((m) => m.start(services, opts))));
+  withConfig(program.command('stop'))
+    .description('stop services of the running stack and keep them stopped (`start` brings them back)')
+    .argument('<service...>')
+    .option('--timeout <duration>', 'budget for the stop; what is still stopping then is SIGKILLed')
+    .action((services: string[], opts) => run(import('./commands/start-stop.js').then((m) => m.stop(services, opts))));
   withConfig(program.command('reload'))
     .description('apply the edited stack file: start added, stop removed, restart changed services')
     .action((opts) => run(import('./commands/reload.js').then((m) => m.reload(opts))));
@@ -67,34 +81,44 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   return program;
 }
 
+/** The version in package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedOutput();
   let pending: Promise<number> | undefined;
   const program = buildProgram((action) => (pending = action));
+  let code: number;
   try {
     await program.parseAsync(argv);
-    process.exitCode = pending ? await pending : EXIT.ok;
+    code = pending ? await pending : EXIT.ok;
   } catch (err) {
-    process.exitCode = report(err);
+    code = report(err, debugRequested(argv));
   }
+  process.exitCode = code;
+  // A forced stop leaves in-flight work (the in-process worker's activities) that must not hold the exit.
+  if (code === EXIT.interrupted) process.exit(code);
 }
 
-function report(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (err instanceof CliError) {
-    console.error(err.exitCode === EXIT.usage ? err.message : red(err.message));
-    return err.exitCode;
-  }
-  const keyError = findCause(err, EncryptionKeyError) ?? findCause(err, EncryptionConfigError);
-  if (keyError) {
-    console.error(red(keyError.message));
-    return keyError instanceof EncryptionConfigError ? EXIT.usage : EXIT.failure;
-  }
-  console.error(red(err instanceof Error ? (err.stack ?? err.message) : String(err)));
-  return EXIT.failure;
+/** Prints what describeError makes of `err` (its stack too with --debug) and returns the exit code. */
+function report(err: unknown, debug: boolean): number {
+  const { message, exitCode } = describeError(err);
+  if (message) console.error(exitCode === EXIT.usage ? message : red(message));
+  if (debug && err instanceof Error && err.stack) console.error(err.stack);
+  return exitCode;
 }
 
-/** `err` or the first error of its `cause` chain that is a `type` (the SDK wraps codec errors). */
-function findCause<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
-  return undefined;
+/**
+ * `stackflow logs | head -1`: once the reader has gone, writing fails with EPIPE; that ends the
+ * command quietly with exit 0, as for `cat` (SIGPIPE), instead of an unhandled 'error' event.
+ */
+function endQuietlyOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
 }

@@ -32,19 +32,27 @@ export async function watchUntilSettled(
       seen.set(name, current);
     }
     onStatus?.(status);
+    if (stoppedMeanwhile(status)) return status;
     const watched = services.map((s) => status.services[s]).filter((s): s is ServiceStatus => s !== undefined);
     if (watched.length === services.length && isSettled(watched)) return status;
     await sleep(POLL_MS);
   }
 }
 
-/** A query needs a worker: right after `up` starts one, the first queries may fail. */
+/** The stack is being drained, or its workflow has completed (a `down` from another terminal). */
+export function stoppedMeanwhile(status: StackStatus): boolean {
+  // `failed` is a drained stack with a failed service; a running one with failures is `degraded`.
+  return status.state === 'stopping' || status.state === 'stopped' || status.state === 'failed';
+}
+
+/**
+ * A query needs a worker: right after `up` starts one, the first queries may fail. A workflow
+ * that is no longer running answers as a stack `stopped` with no services.
+ */
 async function queryWhenAnswered(stacks: StackClient, stack: string): Promise<StackStatus> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const status = await stacks.status(stack);
-      if (status) return status;
-      throw new Error(`stack ${stack} is not running`);
+      return (await stacks.status(stack)) ?? { stack, state: 'stopped', services: {} };
     } catch (err) {
       if (attempt >= 200) throw err;
       await sleep(POLL_MS);

@@ -15,7 +15,7 @@ import {
   stackflowDataConverter,
   type Keyring,
 } from '../codec/index.js';
-import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
+import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal, loadTemporalConfig } from '../temporal/index.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
@@ -71,21 +71,35 @@ export function taskQueueFromEnv(): string {
 }
 
 /**
+ * A session on the stack's Temporal server: the embedded one is started when needed (`up`,
+ * `worker`). Errors as ensureTemporal's (exit codes mapped in cli/errors.ts).
  * `createKey`: this command starts a stack (`up`), so it creates the encryption key file when there is
  * no key yet; other commands use the key there is and fail naming the key id a stack needs.
  */
 export async function openSession(home: string, log: (line: string) => void, { createKey = false } = {}): Promise<Session> {
   const { dataConverter } = await encryptionFromEnv(createKey, log);
   const endpoint = codecEndpointFromEnv();
-  let temporal;
-  try {
-    // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
-    const codecEndpoint = endpoint && endpoint.port !== 0 ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {};
-    temporal = await ensureTemporal({ home, log, ...codecEndpoint });
-  } catch (err) {
-    if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
-    throw err;
-  }
+  // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
+  const codecEndpoint = endpoint && endpoint.port !== 0 ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {};
+  return connectSession(await ensureTemporal({ home, log, ...codecEndpoint }), dataConverter);
+}
+
+/**
+ * For the commands that read or stop (`status`, `down`, `restart`, `reload`): a session when a
+ * server answers, null when none runs at the default address; never starts one.
+ */
+export async function findSession(home: string, log: (line: string) => void): Promise<Session | null> {
+  const { dataConverter } = await encryptionFromEnv(false, log);
+  const temporal = await findTemporal({ home, log });
+  return temporal && connectSession(temporal, dataConverter);
+}
+
+/** `stack demo: not running (no Temporal server at 127.0.0.1:7233)`: what findSession's null means. */
+export function noServerMessage(stack: string): string {
+  return `stack ${stack}: not running (no Temporal server at ${loadTemporalConfig().address})`;
+}
+
+async function connectSession(temporal: { address: string; uiUrl: string | null }, dataConverter: DataConverter): Promise<Session> {
   const { client, connection, namespace } = await connectClient({ address: temporal.address, dataConverter });
   const taskQueue = taskQueueFromEnv();
   return {
@@ -99,6 +113,29 @@ export async function openSession(home: string, log: (line: string) => void, { c
     dataConverter,
     close: () => connection.close(),
   };
+}
+
+/** How long a read (the `status` query) may take once a worker is known to poll. */
+export const QUERY_DEADLINE_MS = 10_000;
+
+/**
+ * Throws "no worker is running" (exit 1) when the stack workflow runs but no worker polls its
+ * task queue: queries and updates would wait for one forever. The message says what the history
+ * knows (since when the stack runs, which service workflows it has) and how to start a worker.
+ */
+export async function requireWorker(session: Session, stack: string): Promise<void> {
+  if (await session.stacks.hasWorker()) return;
+  const known = await session.stacks.describeWithoutWorker(stack);
+  throw new CliError(
+    [
+      `stack ${stack}: no worker is running on task queue ${session.taskQueue}, so nobody can answer for the stack.`,
+      known ? `  the history knows: ${known}` : '',
+      '  start one with `stackflow up -d` (a background worker that adopts the running services) or `stackflow worker`.',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    EXIT.failure,
+  );
 }
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');
@@ -167,6 +204,9 @@ export async function startInProcessWorker(session: Session, home: string): Prom
     logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
       appendFileSync(logFile, `${new Date().toISOString()} [${level}] ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
     ),
+    // The SDK core prints its own logs straight to the console unless forwarded (a lost server
+    // floods it with `WARN … poll_workflow_task_queue`): forwarded to the file above, warnings only.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
   const connection = await connectWorkerConnection({ address: session.address });
   const endpoint = codecEndpointFromEnv();

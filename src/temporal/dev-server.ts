@@ -99,7 +99,8 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** True when something accepts a TCP connection at host:port within `timeoutMs`. */
+export function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: timeoutMs });
     const done = (open: boolean) => {

@@ -1,18 +1,21 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { resolveTemporalCli } from './cli-binary.js';
 import { DEFAULT_TEMPORAL_NAMESPACE, loadTemporalConfig, type TemporalConfig } from './connection.js';
-import { isTemporalReachable, startDevServer } from './dev-server.js';
-import { TemporalUnreachableError } from './errors.js';
+import { isPortOpen, isTemporalReachable, startDevServer } from './dev-server.js';
+import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from './errors.js';
 import { withFileLock } from './lock.js';
 import { isProcessAlive, processStartTime, terminateProcess } from '../process/terminate.js';
 
 /** The port of DEFAULT_TEMPORAL_ADDRESS, where the embedded server listens. */
 export const EMBEDDED_PORT = 7233;
+/** The embedded server's Web UI port unless STACKFLOW_UI_PORT says otherwise. */
 export const EMBEDDED_UI_PORT = 8233;
+export const UI_PORT_VARIABLE = 'STACKFLOW_UI_PORT';
 export const STACK_NAME_SEARCH_ATTRIBUTE = 'StackName';
 
 const REACHABLE_TIMEOUT_MS = 3_000;
@@ -36,6 +39,20 @@ export interface EnsureTemporalOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the embedded server's Web UI decodes payloads: the worker's codec endpoint (SPEC §7a). */
   codecEndpoint?: string;
+}
+
+/**
+ * The Web UI port of the embedded server: STACKFLOW_UI_PORT, else 8233. Throws InvalidSettingError
+ * (exit 2) for a value that is not a port number.
+ */
+export function embeddedUiPort(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env[UI_PORT_VARIABLE];
+  if (value === undefined || value === '') return EMBEDDED_UI_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidSettingError(`${UI_PORT_VARIABLE}: expected a port number (1-65535), got "${value}"`);
+  }
+  return port;
 }
 
 /** Contents of `<home>/temporal.pid`; `startTime` guards against signalling a process that reused the pid. */
@@ -95,6 +112,20 @@ async function waitUntilReachable(address: string, timeoutMs: number): Promise<b
  * Throws TemporalUnreachableError (exit code 3) when no server can be reached or started.
  */
 export async function ensureTemporal(opts: EnsureTemporalOptions): Promise<TemporalEndpoint> {
+  return (await resolveTemporal(opts, true))!;
+}
+
+/**
+ * As ensureTemporal, for the commands that only read or stop (`status`, `down`, `restart`, ...):
+ * it never starts a server, and answers null when none runs at the default address. A configured
+ * address that does not answer still throws TemporalUnreachableError; an embedded server that lost
+ * its database throws EmbeddedDatabaseLostError.
+ */
+export function findTemporal(opts: EnsureTemporalOptions): Promise<TemporalEndpoint | null> {
+  return resolveTemporal(opts, false);
+}
+
+async function resolveTemporal(opts: EnsureTemporalOptions, start: boolean): Promise<TemporalEndpoint | null> {
   const config = loadTemporalConfig({ env: opts.env });
   const { address, connectionOptions } = config;
   const reachable = () => isTemporalReachable(address, REACHABLE_TIMEOUT_MS, connectionOptions);
@@ -113,14 +144,18 @@ export async function ensureTemporal(opts: EnsureTemporalOptions): Promise<Tempo
     );
   }
 
-  await mkdir(opts.home, { recursive: true });
   const embedded = (record: EmbeddedRecord): TemporalEndpoint => ({ address, uiUrl: record.uiUrl, embedded: true });
   if (await reachable()) {
     const record = await liveRecord(opts.home);
     if (record !== null) return embedded(record);
+    const lost = await lostEmbeddedServer(opts.home);
+    if (lost !== null) throw new EmbeddedDatabaseLostError(address, lost, files(opts.home).db);
     // Another home's embedded server (or the user's own dev server): its UI is usually beside it.
-    return { ...(await foreign()), uiUrl: (await webUiAnswers(DEFAULT_UI_URL)) ? DEFAULT_UI_URL : null };
+    const uiUrl = `http://127.0.0.1:${embeddedUiPort(opts.env)}`;
+    return { ...(await foreign()), uiUrl: (await webUiAnswers(uiUrl)) ? uiUrl : null };
   }
+  if (!start) return null;
+  await mkdir(opts.home, { recursive: true });
 
   return withFileLock(
     files(opts.home).lock,
@@ -145,12 +180,18 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
   const { address, namespace } = config;
   const { db, log } = files(opts.home);
   try {
+    const uiPort = embeddedUiPort(opts.env);
+    if (await isPortOpen('127.0.0.1', uiPort, REACHABLE_TIMEOUT_MS)) {
+      throw new InvalidSettingError(
+        `port ${uiPort} (the Temporal Web UI of the embedded server) is taken by another process: set ${UI_PORT_VARIABLE} to a free port, e.g. ${UI_PORT_VARIABLE}=${uiPort + 1}`,
+      );
+    }
     const cliPath = await resolveTemporalCli({ log: opts.log, env: opts.env });
     opts.log(`No Temporal server at ${address}; starting a local dev server (data: ${db}, log: ${log}).`);
     const server = await startDevServer({
       cliPath,
       port: EMBEDDED_PORT,
-      uiPort: EMBEDDED_UI_PORT,
+      uiPort,
       dbFile: db,
       logFile: log,
       detached: true,
@@ -164,6 +205,7 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
     await writeRecord(opts.home, record);
     return { address: server.address, uiUrl: server.uiUrl, embedded: true };
   } catch (err) {
+    if (err instanceof InvalidSettingError) throw err;
     throw new TemporalUnreachableError(
       address,
       `stackflow could not start a local Temporal dev server: ${(err as Error).message}`,
@@ -171,8 +213,6 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
     );
   }
 }
-
-const DEFAULT_UI_URL = `http://127.0.0.1:${EMBEDDED_UI_PORT}`;
 
 async function webUiAnswers(url: string): Promise<boolean> {
   try {
@@ -182,13 +222,37 @@ async function webUiAnswers(url: string): Promise<boolean> {
   }
 }
 
-/** Stops the embedded dev server recorded in `home` (`down --all`); false when none was running. */
+/**
+ * Stops the embedded dev server of `home` (`down --all`): the recorded one, or one that lost its
+ * record and database with the home (see lostEmbeddedServer); false when none was running.
+ */
 export async function stopEmbedded(home: string): Promise<boolean> {
   const record = await liveRecord(home);
-  if (record === null) return false;
-  await terminateProcess(record.pid, { group: true });
+  const pid = record?.pid ?? (await lostEmbeddedServer(home));
+  if (pid === null) return false;
+  await terminateProcess(pid, { group: true });
   await rm(files(home).pid, { force: true });
   return true;
+}
+
+/**
+ * The pid of a `temporal server start-dev` whose `--db-filename` is this home's temporal.db while
+ * that file is gone (`rm -rf .stackflow` under a running server): the server answers, but its
+ * history went with the file (SQLite keeps writing to the unlinked inode). The exact database path
+ * in its command line proves it is ours. Null when there is none, or the database is still there.
+ */
+export async function lostEmbeddedServer(home: string): Promise<number | null> {
+  const db = files(home).db;
+  if (existsSync(db)) return null;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const dbAt = argv.indexOf('--db-filename');
+    if (argv.includes('start-dev') && dbAt !== -1 && path.resolve(argv[dbAt + 1] ?? '') === path.resolve(db) && isProcessAlive(Number(entry))) {
+      return Number(entry);
+    }
+  }
+  return null;
 }
 
 /**

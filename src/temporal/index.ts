@@ -28,10 +28,14 @@ export {
   EMBEDDED_PORT,
   EMBEDDED_UI_PORT,
   ensureSearchAttribute,
+  embeddedUiPort,
   ensureTemporal,
+  findTemporal,
+  lostEmbeddedServer,
   STACK_NAME_SEARCH_ATTRIBUTE,
   stopEmbedded,
+  UI_PORT_VARIABLE,
   type EnsureTemporalOptions,
   type TemporalEndpoint,
 } from './embedded.js';
-export { TemporalUnreachableError } from './errors.js';
+export { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from './errors.js';

@@ -102,3 +102,14 @@ export const restartNowSignal = defineSignal<[RestartNowRequest?]>('restartNow')
  * in a worker restart): spawn now, without the gate.
  */
 export const dependenciesMetSignal = defineSignal('dependenciesMet');
+
+/**
+ * Stops services of a running stack and keeps them stopped (compose's `stop <svc…>`): the stack
+ * workflow stays up; `startServices` brings them back. Answers with the names it stopped.
+ */
+export interface StopServicesRequest {
+  services: string[];
+  /** Budget for the stop: what is still stopping when it is spent is SIGKILLed. */
+  timeoutMs?: number;
+}
+export const stopServicesUpdate = defineUpdate<string[], [StopServicesRequest]>('stopServices');

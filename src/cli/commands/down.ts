@@ -1,13 +1,14 @@
 // `stackflow down`: drain the stack in reverse dependency order and stop the background worker.
 import type { StackStatus } from '../../model.js';
-import { stopEmbedded } from '../../temporal/index.js';
+import { EmbeddedDatabaseLostError, stopEmbedded } from '../../temporal/index.js';
 import { CliError, EXIT } from '../errors.js';
 import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
-import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
+import { findSession, hasBackgroundWorker, noServerMessage, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { locateStackOrExit } from '../stack-file.js';
 import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
+import { describeLeftovers, leftoverProcesses, recordedProcesses, stopLeftovers, type Leftover } from '../leftovers.js';
 
 export interface DownOptions {
   config: string;
@@ -19,27 +20,54 @@ export interface DownOptions {
 
 const say = (line: string) => console.log(line);
 
+/** Without --timeout, how long `down` waits for the drain before it stops the processes itself. */
+const DEFAULT_DRAIN_LIMIT_MS = 60_000;
+/** Beyond the drain's budget: the workflow's own SIGKILL of what is still stopping, and the reports. */
+const DRAIN_SLACK_MS = 10_000;
+/** SIGTERM to SIGKILL for processes `down` stops itself (no workflow tracks them any more). */
+const LEFTOVER_GRACE_MS = 5_000;
+
 export async function down(options: DownOptions): Promise<number> {
   const spec = locateStackOrExit(options);
   const budgetMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && budgetMs === undefined) {
     throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
-  const session = await openSession(spec.home, say);
-  let final: StackStatus | null = null;
+  let session: Session | null;
   try {
-    // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
-    const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
-    final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
-    await worker?.stop();
-    if (!final) say(dim(`stack ${spec.name} is not running`));
-    if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
-  } finally {
-    await session.close();
+    session = await findSession(spec.home, say);
+  } catch (err) {
+    // `rm -rf .stackflow` under a running embedded server: nothing to drain, but processes to stop.
+    if (!(err instanceof EmbeddedDatabaseLostError)) throw err;
+    say(yellow(err.message));
+    session = null;
   }
+  let code: number = EXIT.ok;
+  let final: StackStatus | null = null;
+  if (!session) {
+    if (!options.all) say(dim(noServerMessage(spec.name)));
+  } else {
+    try {
+      // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
+      const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
+      const limitMs = (budgetMs ?? DEFAULT_DRAIN_LIMIT_MS) + DRAIN_SLACK_MS;
+      const drained = await withinMs(drainStack(session, spec.name, 'stackflow down', budgetMs), limitMs);
+      if (drained === TIMED_OUT) {
+        say(yellow(`the drain did not finish within ${formatDuration(limitMs)}: stopping the stack's processes`));
+        await forceStop(session, spec.home, spec.name, `stackflow down: the drain took over ${formatDuration(limitMs)}`);
+        code = EXIT.failure;
+      } else if (!drained) say(dim(`stack ${spec.name} is not running`));
+      else final = drained;
+      await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
+      if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
+    } finally {
+      await session.close();
+    }
+  }
+  await stopStragglers(spec.home, spec.name);
   if (options.all && (await stopEmbedded(spec.home))) say(dim('embedded Temporal server stopped'));
   // SPEC §4: no process the stack started may outlive `down`; one that did is named above.
-  return leftRunning(final).length ? EXIT.failure : EXIT.ok;
+  return leftRunning(final).length ? EXIT.failure : code;
 }
 
 /** The services whose stop left processes running, as `name: pid 12 (cmd)` lines' subjects. */
@@ -47,6 +75,47 @@ export function leftRunning(final: StackStatus | null): string[] {
   return Object.entries(final?.services ?? {})
     .filter(([, s]) => s.leftRunning?.length)
     .map(([name]) => name);
+}
+
+/** What no workflow tracks any more (a killed worker, a removed home) but carries the stack's marker. */
+async function stopStragglers(home: string, stack: string): Promise<void> {
+  const left = await leftoverProcesses(home, stack);
+  if (!left.length) return;
+  say(yellow(`stopping ${left.length} process(es) of stack ${stack} that no workflow tracks:\n${describeLeftovers(left)}`));
+  await stopLeftovers(left, LEFTOVER_GRACE_MS);
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long terminating the workflow may take during a forced stop. */
+const TERMINATE_DEADLINE_MS = 3_000;
+
+/**
+ * The forced stop (compose's second Ctrl-C): terminate the stack workflow (its service workflows
+ * go with it) so nothing restarts what is killed, then SIGKILL the process group of every service
+ * process the run records or the stack's marker prove ours. The background worker stays.
+ */
+export async function forceStop(session: Session | null, home: string, stack: string, reason: string): Promise<Leftover[]> {
+  if (session) {
+    await session.client.connection
+      .withDeadline(Date.now() + TERMINATE_DEADLINE_MS, () => session.stacks.handle(stack).terminate(reason))
+      .catch(() => undefined);
+  }
+  const services = (await leftoverProcesses(home, stack)).filter((p) => p.service !== null);
+  const recorded = await recordedProcesses(home, stack);
+  const all = [...new Map([...services, ...recorded].map((p) => [p.pid, p])).values()];
+  await stopLeftovers(all, 0);
+  return all;
 }
 
 /**

@@ -5,15 +5,17 @@ import { formatProblem, preflight } from '../../config/index.js';
 import { isEmptyPlan, planReload, type ReloadPlan } from '../../lifecycle/reload.js';
 import { CliError, EXIT } from '../errors.js';
 import { bold, dim, formatDuration, green } from '../output.js';
-import { openSession } from '../session.js';
+import { findSession, noServerMessage, QUERY_DEADLINE_MS, requireWorker } from '../session.js';
 import { loadStackOrExit } from '../stack-file.js';
 import { followEvents } from '../progress.js';
 
 export async function reload(options: { config: string }): Promise<number> {
   const { spec } = await loadStackOrExit(options.config);
-  const session = await openSession(spec.home, (line) => console.error(line));
+  const session = await findSession(spec.home, (line) => console.error(line));
+  if (!session) throw new CliError(`${noServerMessage(spec.name)}; start it with \`stackflow up\``, EXIT.failure);
   try {
-    const running = await session.stacks.status(spec.name);
+    if (await session.stacks.isRunning(spec.name)) await requireWorker(session, spec.name);
+    const running = await session.stacks.status(spec.name, QUERY_DEADLINE_MS);
     if (!running) throw new CliError(`stack ${spec.name} is not running (start it with \`stackflow up\`)`, EXIT.failure);
     const planned = planReload(await session.stacks.runningSpec(spec.name), spec, Object.keys(running.services));
     console.log(describePlan(planned));

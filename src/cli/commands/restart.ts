@@ -3,7 +3,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CliError, EXIT } from '../errors.js';
 import { formatDuration, green } from '../output.js';
-import { openSession } from '../session.js';
+import { findSession, noServerMessage, requireWorker } from '../session.js';
 import { loadStackOrExit, requireKnownServices } from '../stack-file.js';
 
 export interface RestartOptions {
@@ -14,11 +14,13 @@ export interface RestartOptions {
 export async function restart(services: string[], options: RestartOptions): Promise<number> {
   const loaded = await loadStackOrExit(options.config);
   requireKnownServices(loaded, services);
-  const session = await openSession(loaded.spec.home, (line) => console.error(line));
+  const session = await findSession(loaded.spec.home, (line) => console.error(line));
+  if (!session) throw new CliError(`${noServerMessage(loaded.spec.name)}; start it with \`stackflow up\``, EXIT.failure);
   try {
     if (!(await session.stacks.isRunning(loaded.spec.name))) {
       throw new CliError(`stack ${loaded.spec.name} is not running (start it with \`stackflow up\`)`, EXIT.failure);
     }
+    await requireWorker(session, loaded.spec.name);
     for (const service of services) {
       const started = Date.now();
       let bounced: string[];

@@ -7,7 +7,8 @@ import { escapeControl, parseDuration } from '../../config/index.js';
 import { errorSummary } from '../../lifecycle/status.js';
 import { CliError, EXIT } from '../errors.js';
 import { dim, formatBytes, formatDuration, table } from '../output.js';
-import { openSession, type Session } from '../session.js';
+import { findSession, noServerMessage, QUERY_DEADLINE_MS, requireWorker, type Session } from '../session.js';
+import { describeLeftovers, leftoverProcesses } from '../leftovers.js';
 import { locateStackOrExit } from '../stack-file.js';
 import { InPlace, isLiveTerminal } from '../view/redraw.js';
 
@@ -29,18 +30,24 @@ export async function status(options: StatusOptions): Promise<number> {
   if (interval === undefined || interval < MIN_INTERVAL_MS) {
     throw new CliError(escapeControl(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`), EXIT.usage);
   }
-  const session = await openSession(spec.home, (line) => console.error(line));
+  const session = await findSession(spec.home, (line) => console.error(line));
+  if (!session) {
+    if (options.json) console.log(JSON.stringify(stopped(spec.name), null, 2));
+    (options.json ? console.error : console.log)(noServerMessage(spec.name));
+    return reportLeftovers(spec.home, spec.name);
+  }
   const sampler = new ResourceSampler();
   if (!options.watch) {
     let current: StackStatus;
     try {
+      if (await session.stacks.isRunning(spec.name)) await requireWorker(session, spec.name);
       current = await query(session, spec.name);
     } finally {
       await session.close();
     }
     await sampler.apply(current);
     console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
-    return EXIT.ok;
+    return current.state === 'stopped' && !Object.keys(current.services).length ? reportLeftovers(spec.home, spec.name) : EXIT.ok;
   }
 
   // --watch: until Ctrl-C (or SIGTERM). On a terminal the table is redrawn in place; elsewhere each
@@ -56,6 +63,7 @@ export async function status(options: StatusOptions): Promise<number> {
       const began = Date.now();
       let text: string;
       try {
+        if (await session.stacks.isRunning(spec.name)) await requireWorker(session, spec.name);
         const current = await query(session, spec.name);
         await sampler.apply(current);
         if (options.json) process.stdout.write(JSON.stringify(current) + '\n');
@@ -78,7 +86,17 @@ export async function status(options: StatusOptions): Promise<number> {
 }
 
 async function query(session: Session, stack: string): Promise<StackStatus> {
-  return (await session.stacks.status(stack)) ?? { stack, state: 'stopped', services: {} };
+  return (await session.stacks.status(stack, QUERY_DEADLINE_MS)) ?? stopped(stack);
+}
+
+const stopped = (stack: string): StackStatus => ({ stack, state: 'stopped', services: {} });
+
+/** With no stack workflow: processes of the stack still running (a killed worker, a removed home) are named, exit 1. */
+async function reportLeftovers(home: string, stack: string): Promise<number> {
+  const left = await leftoverProcesses(home, stack);
+  if (!left.length) return EXIT.ok;
+  console.error(`but ${left.length} process(es) of stack ${stack} still run without a workflow tracking them:\n${describeLeftovers(left)}\n\`stackflow down\` stops them.`);
+  return EXIT.failure;
 }
 
 /**

@@ -11,17 +11,20 @@ import { stackWorkflowId } from '../../workflows/definitions.js';
 import { CliError, EXIT } from '../errors.js';
 import { logPositions, printLogs } from '../log-tail.js';
 import { bold, dim, formatDuration, green, red, useColor, yellow } from '../output.js';
-import { unhealthyServices, watchUntilSettled } from '../progress.js';
+import { stoppedMeanwhile, unhealthyServices, watchUntilSettled } from '../progress.js';
 import {
   ensureBackgroundWorker,
   hasBackgroundWorker,
   openSession,
+  QUERY_DEADLINE_MS,
   startInProcessWorker,
   type InProcessWorker,
   type Session,
 } from '../session.js';
 import { loadStackOrExit, requireKnownServices, stackDir } from '../stack-file.js';
-import { drainStack } from './down.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drainStack, forceStop } from './down.js';
+import { describeLeftovers, leftoverProcesses } from '../leftovers.js';
 import { StartupView } from '../view/live.js';
 import { buildTimeline, renderTimeline } from '../view/timeline.js';
 
@@ -42,14 +45,19 @@ export async function up(services: string[], options: UpOptions): Promise<number
   const session = await openSession(spec.home, say, { createKey: true });
   try {
     if (session.uiUrl) say(`Temporal UI: ${session.uiUrl}/namespaces/${session.namespace}/workflows/${stackWorkflowId(spec.name)}`);
-    const running = await session.stacks.status(spec.name);
+    // A running stack needs a worker before it can answer anything: one that died is replaced
+    // first, and the new worker adopts the services (their run records name the processes).
+    const wasRunning = await session.stacks.isRunning(spec.name);
+    let worker: InProcessWorker | null | undefined;
+    if (wasRunning) worker = await ensureWorker(spec.home, session, options);
+    const running = wasRunning ? await queryAnswered(session, spec.name) : null;
     const alreadyUp = running ? Object.keys(running.services) : [];
     if (running) await suggestReload(session, spec, alreadyUp);
     const toStart = { ...spec, services: Object.fromEntries(targets.map((t) => [t, spec.services[t]])) };
     const problems = await preflight(toStart, { ignorePortsOf: alreadyUp });
-    if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
+    if (problems.length) throw new CliError(problems.map(formatProblem).join('\n') + (await leftoverHint(spec)), EXIT.usage);
 
-    const worker = options.detach ? await backgroundWorker(spec.home, session) : await foregroundWorker(spec.home, session);
+    if (worker === undefined) worker = await ensureWorker(spec.home, session, options);
     const logOffsets = await logPositions(stackDir(loaded), targets);
     const started = Date.now();
     const { started: fresh } = await session.stacks.start(spec, services.length ? targets : []);
@@ -68,10 +76,14 @@ export async function up(services: string[], options: UpOptions): Promise<number
       })
       .finally(() => view.finish());
     if (!settled) {
-      say(yellow(`interrupted: draining stack ${spec.name}...`));
-      await drainStack(session, spec.name, 'interrupted during startup');
+      interrupted?.dispose();
+      return await drainOrForce(session, spec, 'interrupted during startup', worker);
+    }
+    if (stoppedMeanwhile(settled)) {
+      interrupted?.dispose();
       await worker?.stop();
-      return EXIT.ok;
+      // `stopped` is not success for `up`: someone drained the stack while it started.
+      throw new CliError(`stack ${spec.name} was stopped while starting (state ${settled.state}: a \`stackflow down\` elsewhere?)`, EXIT.failure);
     }
     for (const line of renderTimeline(buildTimeline(settled.services, targets, deps, started), useColor())) say(line);
     const broken = unhealthyServices(settled, targets);
@@ -88,18 +100,28 @@ export async function up(services: string[], options: UpOptions): Promise<number
       return broken.length ? EXIT.failure : EXIT.ok;
     }
     if (broken.length && options.abortOnFailure) {
+      interrupted?.dispose();
       say(yellow('--abort-on-failure: draining the stack'));
       await drainStack(session, spec.name, 'a service failed (--abort-on-failure)');
       await worker?.stop();
       return EXIT.failure;
     }
     say(green(outcome) + dim(' (Ctrl-C to stop)'));
-    await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: interrupted?.signal, from: logOffsets });
-    interrupted?.dispose();
-    say(yellow(`draining stack ${spec.name}...`));
-    await drainStack(session, spec.name, 'interrupted (Ctrl-C)');
-    await worker?.stop();
-    return EXIT.ok;
+    // Like compose's attached `up`: the logs follow until Ctrl-C, or until the stack workflow
+    // completes because another terminal drained it.
+    const completed = new AbortController();
+    const watching = untilCompleted(session, spec.name, interrupted!.signal).then(() => completed.abort());
+    const until = AbortSignal.any([interrupted!.signal, completed.signal]);
+    await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: until, from: logOffsets });
+    // No call of the watcher may be in flight when the drain and the session's close come.
+    await watching;
+    interrupted!.dispose();
+    if (!interrupted!.signal.aborted) {
+      say(yellow(`stack ${spec.name} was stopped elsewhere (its workflow completed): exiting`));
+      await worker?.stop();
+      return EXIT.ok;
+    }
+    return await drainOrForce(session, spec, 'interrupted (Ctrl-C)', worker);
   } finally {
     await session.close();
   }
@@ -113,6 +135,64 @@ function countStates(status: StackStatus, targets: string[]): string {
     counts.set(state, (counts.get(state) ?? 0) + 1);
   }
   return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+}
+
+/**
+ * The drain after Ctrl-C; a second Ctrl-C (or SIGTERM) during it switches to a forced stop, as
+ * compose's: the workflow is terminated and every process group of the stack SIGKILLed (exit 130).
+ */
+async function drainOrForce(session: Session, spec: StackSpec, reason: string, worker: InProcessWorker | null): Promise<number> {
+  say(yellow(`draining stack ${spec.name}... (press Ctrl-C again to force)`));
+  const again = interruption();
+  const drained = drainStack(session, spec.name, reason).then(() => 'drained' as const);
+  const outcome = await Promise.race([drained, abortedOnce(again.signal)]);
+  again.dispose();
+  if (outcome === 'drained') {
+    await worker?.stop();
+    return EXIT.ok;
+  }
+  drained.catch(() => undefined);
+  say(red(`forced stop: killing the processes of stack ${spec.name}`));
+  const killed = await forceStop(session, spec.home, spec.name, 'forced stop (second Ctrl-C)');
+  say(red(`killed ${killed.length} service process group(s)`));
+  return EXIT.interrupted;
+}
+
+const abortedOnce = (signal: AbortSignal) => new Promise<'forced'>((resolve) => signal.addEventListener('abort', () => resolve('forced'), { once: true }));
+
+/** How often a foreground `up` checks whether its stack workflow is still running. */
+const COMPLETION_POLL_MS = 1_000;
+
+/** Resolves once the stack workflow is no longer running, or at once when `signal` aborts. */
+async function untilCompleted(session: Session, stack: string, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    await sleep(COMPLETION_POLL_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) return;
+    // A server that does not answer for a moment is not a stopped stack: asked again next time.
+    if (!(await session.stacks.isRunning(stack).catch(() => true))) return;
+  }
+}
+
+/** A running stack answers once its worker polls; the query is bounded meanwhile. */
+async function queryAnswered(session: Session, stack: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await session.stacks.status(stack, QUERY_DEADLINE_MS);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
+}
+
+/** With a port taken, the processes an earlier run of this stack left behind are named, with the way out. */
+async function leftoverHint(spec: StackSpec): Promise<string> {
+  const left = (await leftoverProcesses(spec.home, spec.name)).filter((p) => p.service !== null);
+  if (!left.length) return '';
+  return `\n${left.length} process(es) of stack ${spec.name} from an earlier run still run, with no workflow tracking them:\n${describeLeftovers(left)}\n\`stackflow down\` stops them.`;
+}
+
+async function ensureWorker(home: string, session: Session, options: UpOptions): Promise<InProcessWorker | null> {
+  return options.detach ? backgroundWorker(home, session) : foregroundWorker(home, session);
 }
 
 /** Aborts on the first SIGINT/SIGTERM (foreground only: with -d the signals keep their default). */

@@ -1,0 +1,285 @@
+// The states users get into (issue 11), through the CLI as they run it: a killed worker, a second
+// Ctrl-C, a removed state directory, no Temporal server, two terminals, a closed pipe, a broken
+// STACKFLOW_HOME, a concurrent `down`. Each runs fixture services on free ports.
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
+import YAML from 'yaml';
+import { findFreePort } from '../../src/temporal/dev-server.js';
+import { isProcessAlive } from '../../src/process/terminate.js';
+import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
+import { testTemporalAddress } from '../support/temporal-server.js';
+
+const CLI = resolve('bin/stackflow.js');
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+});
+
+interface Fixture {
+  file: string;
+  name: string;
+  home: string;
+  env: Record<string, string>;
+  timeline: string;
+}
+
+/** A stack file of fixture services on free ports, its own STACKFLOW_HOME and task queue. */
+async function fixture(services: Record<string, { env?: Record<string, string>; dependsOn?: string[]; shutdown?: string }>): Promise<Fixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'stackflow-recovery-'));
+  const name = `r${randomUUID().slice(0, 8)}`;
+  const timeline = join(dir, 'timeline.jsonl');
+  const doc: Record<string, unknown> = { name, services: {} };
+  for (const [service, options] of Object.entries(services)) {
+    const port = await findFreePort();
+    (doc.services as Record<string, unknown>)[service] = {
+      command: ['node', FIXTURE_SERVICE],
+      port,
+      env: { TIMELINE_FILE: timeline, ...options.env },
+      health: { http: { url: `http://127.0.0.1:${port}/health` }, interval: '200ms' },
+      depends_on: options.dependsOn ?? [],
+      shutdown: { timeout: options.shutdown ?? '3s' },
+    };
+  }
+  const file = join(dir, 'stack.yaml');
+  await writeFile(file, YAML.stringify(doc));
+  const home = join(dir, 'home');
+  const env = {
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    STACKFLOW_TASK_QUEUE: `e2e-${randomUUID()}`,
+    STACKFLOW_HOME: home,
+    NO_COLOR: '1',
+  };
+  const made = { file, name, home, env, timeline };
+  cleanups.push(async () => {
+    await stackflow(made, ['down', '--timeout', '2s']);
+    for (const pid of await stackProcesses(name)) process.kill(pid, 'SIGKILL');
+  });
+  return made;
+}
+
+function stackflow(f: Fixture, args: string[], extraEnv: Record<string, string> = {}) {
+  return execa(process.execPath, [CLI, ...args, '-c', f.file], { reject: false, env: { ...f.env, ...extraEnv } });
+}
+
+/** The pid in worker.pid (a bare decimal pid, or the older JSON record). */
+async function workerPid(home: string): Promise<number> {
+  const text = (await readFile(join(home, 'worker.pid'), 'utf8')).trim();
+  return text.startsWith('{') ? (JSON.parse(text) as { pid: number }).pid : Number(text.split('\n')[0]);
+}
+
+async function servicePids(f: Fixture): Promise<Record<string, number>> {
+  const result = await stackflow(f, ['status', '--json']);
+  expect(result.exitCode).toBe(0);
+  const status = JSON.parse(result.stdout) as { services: Record<string, { pid: number }> };
+  return Object.fromEntries(Object.entries(status.services).map(([name, s]) => [name, s.pid]));
+}
+
+/** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
+function output(child: ResultPromise, pattern: RegExp): Promise<void> {
+  let seen = '';
+  return new Promise((resolvePromise, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) resolvePromise();
+    });
+    child.once('exit', () => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
+  });
+}
+
+const NO_TRACE = /\n\s+at /;
+
+describe('a killed background worker (item 1)', () => {
+  test('status and restart say no worker runs, at once; up -d starts one that adopts the services', async () => {
+    const f = await fixture({ a: {}, b: { dependsOn: ['a'] } });
+    expect((await stackflow(f, ['up', '-d'])).exitCode).toBe(0);
+    const before = await servicePids(f);
+    process.kill(await workerPid(f.home), 'SIGKILL');
+
+    for (const args of [['status'], ['restart', 'a']]) {
+      const result = await stackflow(f, args);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`stack ${f.name}: no worker is running`);
+      expect(result.stderr).toContain('service workflows: a, b');
+      expect(result.stderr).toContain('stackflow up -d');
+      expect(result.stderr).not.toMatch(NO_TRACE);
+    }
+
+    const up = await stackflow(f, ['up', '-d']);
+    expect(up.stderr).toBe('');
+    expect(up.exitCode).toBe(0);
+    expect(up.stdout).toContain('worker started in the background');
+    expect(await servicePids(f)).toEqual(before);
+
+    expect((await stackflow(f, ['down'])).exitCode).toBe(0);
+    expect(await stackProcesses(f.name)).toEqual([]);
+  });
+});
+
+describe('a second Ctrl-C during the drain (item 2)', () => {
+  test('forces the stop: every process of the stack is killed, exit 130', async () => {
+    const f = await fixture({ a: {}, slow: { dependsOn: ['a'], env: { IGNORE_SIGTERM: '1' }, shutdown: '60s' } });
+    const up = execa(process.execPath, [CLI, 'up', '-c', f.file], { reject: false, env: f.env });
+    await output(up, /is up in/);
+    up.kill('SIGINT');
+    await output(up, /press Ctrl-C again to force/);
+    up.kill('SIGINT');
+    const result = await up;
+    expect(result.exitCode).toBe(130);
+    expect(result.stdout).toContain('forced stop');
+    expect(await stackProcesses(f.name)).toEqual([]);
+  });
+});
+
+describe('the state directory removed while the stack runs (item 3)', () => {
+  test('down stops the services and the worker the removed home left behind, within its timeout', async () => {
+    const f = await fixture({ a: {} });
+    expect((await stackflow(f, ['up', '-d'])).exitCode).toBe(0);
+    const worker = await workerPid(f.home);
+    await rm(f.home, { recursive: true, force: true });
+
+    const down = await stackflow(f, ['down', '--timeout', '3s']);
+    expect(down.stderr).not.toMatch(NO_TRACE);
+    expect(down.stderr).not.toContain('WARN');
+    expect(await stackProcesses(f.name)).toEqual([]);
+    expect(isProcessAlive(worker)).toBe(false);
+  });
+});
+
+describe('no Temporal server (item 4)', () => {
+  // A network namespace of its own: nothing answers on 127.0.0.1:7233 there, whatever runs on this machine.
+  const isolated = (f: Fixture, args: string[], env: Record<string, string> = {}) =>
+    execa('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, CLI, ...args, '-c', f.file], {
+      reject: false,
+      env: { STACKFLOW_HOME: f.home, NO_COLOR: '1', PATH: process.env.PATH!, ...env },
+      extendEnv: false,
+    });
+
+  test('read-only commands report "not running" quickly and start no server', async () => {
+    const f = await fixture({ a: {} });
+    const notRunning = `stack ${f.name}: not running (no Temporal server at 127.0.0.1:7233)`;
+    for (const [args, code] of [
+      [['status'], 0],
+      [['ps', '--json'], 0],
+      [['restart', 'a'], 1],
+      [['reload'], 1],
+      [['down', '--all'], 0],
+    ] as const) {
+      const result = await isolated(f, [...args]);
+      expect(`${result.stdout}\n${result.stderr}`).toContain(args[0] === 'down' ? '' : notRunning);
+      expect(result.stderr).not.toMatch(NO_TRACE);
+      expect(result.exitCode).toBe(code);
+    }
+    const json = await isolated(f, ['status', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ stack: f.name, state: 'stopped', services: {} });
+    expect(existsSync(join(f.home, 'temporal.pid'))).toBe(false);
+    expect(existsSync(join(f.home, 'temporal.db'))).toBe(false);
+  });
+
+  test('a bad or taken STACKFLOW_UI_PORT is a sentence naming the variable (item 12)', async () => {
+    const f = await fixture({ a: {} });
+    const bad = await isolated(f, ['up', '-d'], { STACKFLOW_UI_PORT: 'eighty' });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('STACKFLOW_UI_PORT: expected a port number');
+
+    // 8233 taken inside the namespace: a listener started there first, then `up`.
+    const script = `require('net').createServer().listen(8233, '127.0.0.1', () => {
+      const r = require('child_process').spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'up', '-d', '-c', ${JSON.stringify(f.file)}], { encoding: 'utf8' });
+      process.stdout.write(JSON.stringify(r)); process.exit(0); })`;
+    const inNs = await execa('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '-e', script], {
+      reject: false,
+      env: { STACKFLOW_HOME: f.home, NO_COLOR: '1', PATH: process.env.PATH! },
+      extendEnv: false,
+    });
+    const child = JSON.parse(inNs.stdout) as { status: number; stderr: string };
+    expect(child.stderr).toContain('port 8233');
+    expect(child.stderr).toContain('set STACKFLOW_UI_PORT');
+    expect(child.status).toBe(2);
+  });
+});
+
+describe('two terminals (item 5)', () => {
+  test('a foreground up exits when another terminal drains the stack; it leaves no worker', async () => {
+    const f = await fixture({ a: {} });
+    const up = execa(process.execPath, [CLI, 'up', '-c', f.file], { reject: false, env: f.env });
+    await output(up, /is up in/);
+    expect((await stackflow(f, ['down'])).exitCode).toBe(0);
+    const result = await up;
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`stack ${f.name} was stopped elsewhere`);
+    expect(existsSync(join(f.home, 'worker.pid'))).toBe(false);
+    expect(await stackProcesses(f.name)).toEqual([]);
+  });
+});
+
+describe('a closed stdout (item 6)', () => {
+  test('`logs | head -1` ends quietly with exit 0', async () => {
+    const f = await fixture({ a: {} });
+    await mkdir(join(f.home, f.name, 'logs'), { recursive: true });
+    await writeFile(join(f.home, f.name, 'logs', 'a.log'), 'a line of log\n'.repeat(200_000));
+    const result = await execa('bash', ['-c', `"${process.execPath}" "${CLI}" logs -c "${f.file}" | head -1; exit "\${PIPESTATUS[0]}"`], {
+      reject: false,
+      env: f.env,
+    });
+    expect(result.stdout).toBe('a | a line of log');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+});
+
+describe('environment errors are sentences (item 7)', () => {
+  test('a STACKFLOW_HOME that is a file: one sentence, exit 1; the stack only with --debug', async () => {
+    const f = await fixture({ a: {} });
+    const file = join(f.home, '..', 'not-a-dir');
+    await writeFile(file, '');
+    const home = join(file, 'home');
+    const plain = await stackflow(f, ['up', '-d'], { STACKFLOW_HOME: home });
+    expect(plain.exitCode).toBe(1);
+    expect(plain.stderr).toContain('a part of the path is not a directory');
+    expect(plain.stderr).toContain('STACKFLOW_HOME');
+    expect(plain.stderr).not.toMatch(NO_TRACE);
+    const debug = await stackflow(f, ['up', '-d', '--debug'], { STACKFLOW_HOME: home });
+    expect(debug.stderr).toMatch(NO_TRACE);
+  });
+});
+
+describe('up -d and a concurrent down (item 8)', () => {
+  test('up -d reports the stop and exits 1', async () => {
+    const f = await fixture({ a: { env: { READY_DELAY_MS: '60000' } } });
+    const up = stackflow(f, ['up', '-d']);
+    await output(up, /starting stack/);
+    expect((await stackflow(f, ['down'])).exitCode).toBe(0);
+    const result = await up;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`stack ${f.name} was stopped while starting`);
+  });
+});
+
+describe('CLI conventions (item 12)', () => {
+  test('--help exits 0, --version prints the version, ps is status', async () => {
+    const f = await fixture({ a: {} });
+    const help = await execa(process.execPath, [CLI, '--help'], { reject: false });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain('stop [options] <service...>');
+    const version = await execa(process.execPath, [CLI, '--version'], { reject: false });
+    expect(version.stdout).toBe(JSON.parse(await readFile('package.json', 'utf8')).version);
+    const ps = await stackflow(f, ['ps']);
+    expect(ps.exitCode).toBe(0);
+    expect(ps.stdout).toContain(`stack ${f.name}: stopped`);
+  });
+
+  test('start brings back a service of the running stack through the workflow', async () => {
+    const f = await fixture({ a: {}, b: {} });
+    expect((await stackflow(f, ['up', '-d', 'a'])).exitCode).toBe(0);
+    const start = await stackflow(f, ['start', 'b']);
+    expect(start.stderr).toBe('');
+    expect(start.exitCode).toBe(0);
+    expect(Object.keys(await servicePids(f)).sort()).toEqual(['a', 'b']);
+    expect((await stackflow(f, ['down'])).exitCode).toBe(0);
+  });
+});
