@@ -42,10 +42,12 @@ import {
   startServicesUpdate,
   statusQuery,
   stopServiceSignal,
+  stopServicesUpdate,
   type RestartRequest,
   type ShutdownRequest,
   type ServiceReport,
   type StartServicesRequest,
+  type StopServicesRequest,
 } from './definitions.js';
 import { historyIsLong, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
 
@@ -321,6 +323,42 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     }
   }
 
+  /**
+   * stopInReverseOrder, bounded: services still stopping when `budgetMs` is spent are killed (their
+   * process groups SIGKILLed) and say so in their error. `what` names the budget in that message.
+   */
+  async function stopWithinBudget(names: string[], reason: string, budgetMs: number | undefined, what: string): Promise<void> {
+    const stopping = stopInReverseOrder(names, reason);
+    if (budgetMs !== undefined && !(await withinBudget(stopping, budgetMs))) {
+      const stuck = names.filter((name) => launched.has(name) && !finished.has(name));
+      const spent = `${what} budget of ${budgetMs}ms spent`;
+      for (const name of stuck) {
+        status[name].error = `still stopping when the ${spent}: killed`;
+        stopSent.add(name);
+        if (started.has(name)) serviceHandle(name).signal(stopServiceSignal, { reason: spent, force: true }).catch(() => undefined);
+      }
+      changed();
+    }
+    await stopping;
+  }
+
+  /**
+   * `stackflow stop svc...` (compose's stop): the services and their running dependents, dependents
+   * first, stopped and kept stopped while the stack runs on (they stay launched and finished, so
+   * nothing starts them again until `startServices` asks). Answers with every service it stopped.
+   */
+  async function stopServices(request: StopServicesRequest): Promise<string[]> {
+    const named = withDependents(request.services);
+    const targets = named.filter((name) => launched.has(name) && !finished.has(name));
+    await stopWithinBudget(targets, 'stopped on request', request.timeoutMs, 'stop');
+    return targets;
+  }
+
+  /** The services and everything that depends on them, transitively. */
+  function withDependents(names: string[]): string[] {
+    return [...new Set(names.flatMap((name) => [name, ...transitiveDependents(deps, name)]))];
+  }
+
   function restartProblem(request: RestartRequest): string | null {
     if (phase !== 'running') return `stack ${stack.name} is shutting down`;
     const current = hasName(status, request.service) ? status[request.service] : undefined;
@@ -440,7 +478,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     startServicesUpdate,
     (request: StartServicesRequest) => {
       useStack({ ...stack, services: { ...stack.services, ...request.stack.services } });
-      return want(request.services);
+      // Services a `stopServices` stopped (or that ended stopped) start again, with what they need.
+      const again = withDependencies(deps, request.services).filter((name) => finished.has(name) && status[name].state === 'stopped');
+      again.forEach(relaunchLater);
+      return [...again, ...want(request.services)];
     },
     {
       validator: (request: StartServicesRequest) => {
@@ -450,6 +491,14 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       },
     },
   );
+
+  setHandler(stopServicesUpdate, stopServices, {
+    validator: (request: StopServicesRequest) => {
+      if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
+      const unknown = request.services.filter((name) => !hasName(status, name));
+      if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')} (the stack runs: ${Object.keys(status).join(', ')})`);
+    },
+  });
 
   if (!carried) want(input.services.length ? input.services : Object.keys(stack.services));
 
@@ -488,18 +537,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
   armDeadline(undefined);
   setCurrentDetails(stackDetails(snapshot(), deps));
-  const drained = stopInReverseOrder(Object.keys(status), 'stack shutdown');
-  if (drainBudgetMs !== undefined && !(await withinBudget(drained, drainBudgetMs))) {
-    const stuck = [...launched].filter((name) => !finished.has(name));
-    const reason = `drain budget of ${drainBudgetMs}ms spent`;
-    for (const name of stuck) {
-      status[name].error = `still stopping when the ${reason}: killed`;
-      stopSent.add(name);
-      if (started.has(name)) serviceHandle(name).signal(stopServiceSignal, { reason, force: true }).catch(() => undefined);
-    }
-    changed();
-  }
-  await drained;
+  await stopWithinBudget(Object.keys(status), 'stack shutdown', drainBudgetMs, 'drain');
   phase = 'drained';
   setCurrentDetails(stackDetails(snapshot(), deps));
   return snapshot();

@@ -10,9 +10,18 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { tellStack, type createActivities } from '../../src/activities/index.js';
 import type { AwaitHealthyInput, SpawnInput, StopInput } from '../../src/activities/contract.js';
-import type { ServiceSpec, StackSpec } from '../../src/model.js';
+import type { ServiceSpec, StackSpec, StackStatus } from '../../src/model.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/paths.js';
-import { hostTaskQueue, restartNowSignal, serviceWorkflowId, shutdownSignal, statusQuery, stopServiceSignal } from '../../src/workflows/definitions.js';
+import {
+  hostTaskQueue,
+  restartNowSignal,
+  serviceWorkflowId,
+  shutdownSignal,
+  startServicesUpdate,
+  statusQuery,
+  stopServiceSignal,
+  stopServicesUpdate,
+} from '../../src/workflows/definitions.js';
 import { serviceWorkflow, stackWorkflow } from '../../src/workflows/index.js';
 import { DEFAULT_TUNING, type ServiceWorkflowInput } from '../../src/workflows/service.js';
 import { serviceSpec } from '../fixtures/proc/helpers.js';
@@ -259,6 +268,53 @@ describe('stack workflow decisions', () => {
     // By then api may or may not have finished: if not, db's host waits it out.
     expect([[], ['api']]).toContainEqual(afterOf('db'));
     expect(stops).toHaveLength(4);
+  });
+
+  test('stopServices stops a service after its dependents and keeps both stopped; startServices brings them back', async () => {
+    const stops: StopInput[] = [];
+    const { activities } = stubs({
+      stopService: async (input: StopInput) => {
+        stops.push(input);
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
+      },
+    });
+    const stack = stackOf([serviceSpec('db', ['x']), serviceSpec('api', ['x'], { dependsOn: { db: { condition: 'healthy' } } }), serviceSpec('cache', ['x'])]);
+    const healthy = (s: StackStatus, names: string[]) => names.every((n) => s.services[n]?.state === 'healthy');
+    const result = await withWorkers(activities, async (queue) => {
+      const handle = await env.client.workflow.start(stackWorkflow, {
+        taskQueue: queue,
+        workflowId: `stack-${stack.name}`,
+        args: [{ stack, services: [], workflowQueue: queue, tuning: DEFAULT_TUNING }],
+      });
+      const until = async (ok: (s: StackStatus) => boolean) => {
+        for (;;) {
+          const s = await handle.query(statusQuery);
+          if (ok(s)) return s;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await until((s) => healthy(s, ['db', 'api', 'cache']));
+      const stopped = await handle.executeUpdate(stopServicesUpdate, { args: [{ services: ['db'] }] });
+      const afterStop = await handle.query(statusQuery);
+      const stopCalls = stops.map((s) => ({ service: s.spec.name, after: s.after ?? [] }));
+      const again = await handle.executeUpdate(startServicesUpdate, { args: [{ stack, services: ['api'] }] });
+      const afterStart = await until((s) => healthy(s, ['db', 'api', 'cache']));
+      await handle.signal(shutdownSignal, { reason: 'test' });
+      await handle.result();
+      return { stopped, afterStop, stopCalls, again, afterStart };
+    });
+    expect(result.stopped.sort()).toEqual(['api', 'db']);
+    // Dependents first: db's stop either came after api's or waits on its host for api (same host).
+    const apiAt = result.stopCalls.findIndex((s) => s.service === 'api');
+    const db = result.stopCalls.findIndex((s) => s.service === 'db');
+    expect(result.stopCalls).toHaveLength(2);
+    expect(db > apiAt || result.stopCalls[db]!.after.includes('api')).toBe(true);
+    expect(result.afterStop.state).not.toBe('stopped');
+    expect(result.afterStop.services.db.state).toBe('stopped');
+    expect(result.afterStop.services.api.state).toBe('stopped');
+    expect(result.afterStop.services.cache.state).toBe('healthy');
+    expect(result.again.sort()).toEqual(['api', 'db']);
+    expect(result.afterStart.services.cache.state).toBe('healthy');
   });
 
   test('services named like built-in object properties start, report and drain like any other', async () => {

@@ -63,7 +63,7 @@ export async function stop(services: string[], options: { config: string; timeou
       const cause = (err as Error).cause;
       if (cause instanceof Error && /no registered handler for update/i.test(cause.message)) {
         throw new CliError(
-          `stack ${loaded.spec.name}: its workflow does not handle the \`stopServices\` update (this version of stackflow cannot stop single services yet); \`stackflow down\` stops the whole stack`,
+          `stack ${loaded.spec.name}: its workflow was started by an older stackflow, which cannot stop single services; \`stackflow down\` stops the whole stack`,
           EXIT.failure,
         );
       }
