@@ -107,7 +107,8 @@ describe('stackflow up -d / status / down on the example stack', () => {
     }
     const gateway = (await fetch('http://127.0.0.1:8000/').then((r) => r.json())) as { status: string };
     expect(gateway.status).toBe('ok');
-    expect((await readdir(join(home, 'demo', 'logs'))).sort()).toEqual(
+    // Each service's log, and beside it the index of its lines' times (logs -t, --since).
+    expect((await readdir(join(home, 'demo', 'logs'))).filter((f) => f.endsWith('.log')).sort()).toEqual(
       ['ai', 'api_gateway', 'compute', 'data', 'user', 'viz'].map((s) => `${s}.log`),
     );
 
