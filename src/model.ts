@@ -64,6 +64,15 @@ export interface ServiceSpec {
   cwd: string;
   /** Fully resolved environment for the process (stack env, env files, service env, injected vars). */
   env: Record<string, string>;
+  /**
+   * The names in `env` whose values may be shown to a person (status, logs, the Web UI): values written
+   * literally in the stack file's `env:` (stack-wide, `defaults:` or the service's) where no `${...}`
+   * took anything from a variable that is set in the caller's environment or a stack-wide env_file
+   * (`${X:-literal}` with X unset is public), plus the injected STACKFLOW_STACK, STACKFLOW_SERVICE,
+   * STACKFLOW_REPLICA, PORT and <DEP>_URL / <DEP>_PORT. Every other name (env_file values, values
+   * interpolated from the caller's environment) is secret. Sorted.
+   */
+  publicEnv: string[];
   port?: number;
   dependsOn: Record<string, DependencySpec>;
   health: ReadinessSettings;
@@ -79,7 +88,10 @@ export interface StackSpec {
   file: string;
   /** Absolute STACKFLOW_HOME; per-stack state lives in `<home>/<name>/`. */
   home: string;
-  /** Enabled services only, keyed by ServiceSpec.name. */
+  /**
+   * Enabled services only, keyed by ServiceSpec.name. Built as a null-prototype object; after a trip
+   * through a Temporal payload it is a plain object again, so look names up with Object.hasOwn.
+   */
   services: Record<string, ServiceSpec>;
 }
 

@@ -20,6 +20,8 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .exitOverride()
     .showHelpAfterError();
   const withConfig = (cmd: Command) => cmd.option('-c, --config <file>', 'the stack file', DEFAULT_STACK_FILE);
+  const withProjectName = (cmd: Command) =>
+    cmd.option('-p, --project-name <name>', "the stack's name (then the stack file is not read; as compose's -p)");
 
   withConfig(program.command('up'))
     .description('start the named services and what they depend on (all when none is named)')
@@ -27,12 +29,12 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .option('-d, --detach', 'return once the services are healthy; the worker keeps running in the background')
     .option('--abort-on-failure', 'drain the stack when a service fails')
     .action((services: string[], opts) => run(up(services, opts)));
-  withConfig(program.command('down'))
+  withProjectName(withConfig(program.command('down')))
     .description('drain the stack in reverse dependency order')
     .option('--all', 'also stop the embedded Temporal server')
     .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
     .action((opts) => run(down(opts)));
-  withConfig(program.command('status'))
+  withProjectName(withConfig(program.command('status')))
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
     .option('--json', 'print the status object (with --watch: one object per line)')
     .option('-w, --watch', 'refresh until Ctrl-C')

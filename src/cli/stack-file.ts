@@ -1,18 +1,37 @@
 // Loading the stack file for a command: bad input ends the command with exit 2, one line a problem.
 import { resolve } from 'node:path';
-import { loadStack, StackFileError, formatProblem, type LoadedStack } from '../config/index.js';
+import { escapeControl, identifyStack, loadStack, StackFileError, formatProblem, type LoadedStack, type StackIdentity } from '../config/index.js';
 import { CliError, EXIT } from './errors.js';
+import { dim } from './output.js';
 
 export const DEFAULT_STACK_FILE = 'stack.yaml';
 
+function usageError(err: unknown): unknown {
+  return err instanceof StackFileError ? new CliError(err.problems.map(formatProblem).join('\n'), EXIT.usage) : err;
+}
+
+/** The stack file loaded in full (up, validate, reload, ...): any problem ends the command with exit 2. */
 export async function loadStackOrExit(file: string): Promise<LoadedStack> {
   try {
     return await loadStack(resolve(file));
   } catch (err) {
-    if (err instanceof StackFileError) {
-      throw new CliError(err.problems.map(formatProblem).join('\n'), EXIT.usage);
-    }
-    throw err;
+    throw usageError(err);
+  }
+}
+
+/**
+ * The stack's name and state directory, for commands that act on a running stack (down, status): from
+ * `-p/--project-name`, else the stack file read leniently (identifyStack), so that a broken or deleted
+ * file, or a variable now unset, does not keep a running stack from being stopped. What was wrong with
+ * the file is printed as a note on stderr.
+ */
+export function locateStackOrExit(options: { config: string; projectName?: string }): StackIdentity {
+  try {
+    const identity = identifyStack(resolve(options.config), { ...(options.projectName === undefined ? {} : { name: options.projectName }) });
+    if (identity.note) console.error(dim(`note: ${escapeControl(identity.note)}`));
+    return identity;
+  } catch (err) {
+    throw usageError(err);
   }
 }
 
@@ -23,10 +42,10 @@ export function stackDir(loaded: LoadedStack): string {
 
 /** The named services plus what they need; unknown names are a usage error. */
 export function requireKnownServices(loaded: LoadedStack, names: string[]): void {
-  const unknown = names.filter((n) => !loaded.spec.services[n]);
+  const unknown = names.filter((n) => !Object.hasOwn(loaded.spec.services, n));
   if (unknown.length === 0) return;
   const known = Object.keys(loaded.spec.services).join(', ');
   const disabled = unknown.filter((n) => loaded.disabled.includes(n));
   const hint = disabled.length ? ` (${disabled.join(', ')} disabled in the stack file)` : '';
-  throw new CliError(`unknown service ${unknown.map((n) => `"${n}"`).join(', ')}${hint}; the stack has: ${known}`, EXIT.usage);
+  throw new CliError(escapeControl(`unknown service ${unknown.map((n) => `"${n}"`).join(', ')}${hint}; the stack has: ${known}`), EXIT.usage);
 }

@@ -1,6 +1,6 @@
 // The stack file: loading, validation and resolution into a StackSpec, plus the checks `up` runs before spawning.
 export type { Problem } from './problems.js';
-export { formatProblem, StackFileError } from './problems.js';
+export { escapeControl, formatProblem, StackFileError } from './problems.js';
 export type { LoadedStack } from './resolve.js';
 export type { ParseOptions } from './parse.js';
 export { parseStack } from './parse.js';
@@ -11,3 +11,5 @@ export { preflight } from './preflight.js';
 export { parseDuration } from './durations.js';
 export { envPrefix } from './service-env.js';
 export { instanceNames, serviceNameOf } from './replicas.js';
+export type { StackIdentity } from './identity.js';
+export { identifyStack } from './identity.js';

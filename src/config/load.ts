@@ -1,23 +1,24 @@
-import { readFile } from 'node:fs/promises';
 import type { ParseOptions } from './parse.js';
 import { parseStack } from './parse.js';
 import { StackFileError } from './problems.js';
+import { readTextFile, unreadableMessage } from './read-file.js';
 import type { LoadedStack } from './resolve.js';
 
 export type LoadOptions = Omit<ParseOptions, 'file'>;
 
-/** Reads, validates and resolves a stack file; throws StackFileError with every problem found. */
+/**
+ * Reads, validates and resolves a stack file; throws StackFileError with every problem found. The file
+ * must be a regular file of at most 1 MiB of UTF-8 (read-file.ts): a FIFO or a device is refused unread.
+ */
 export async function loadStack(file: string, options: LoadOptions = {}): Promise<LoadedStack> {
-  let text: string;
+  return parseStack(readStackFile(file), { ...options, file });
+}
+
+/** The stack file's text, or a StackFileError naming the file and the fix. */
+export function readStackFile(file: string): string {
   try {
-    text = await readFile(file, 'utf8');
+    return readTextFile(file, 'stack file');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? 'stack file not found (create it, or pass another with -c <file>)'
-        : `cannot read the stack file (${code ?? String(error)}; fix its permissions or pass another with -c <file>)`;
-    throw new StackFileError([{ path: file, message }]);
+    throw new StackFileError([{ path: file, message: unreadableMessage(error, 'stack file', 'create it, or pass another with -c <file>') }]);
   }
-  return parseStack(text, { ...options, file });
 }

@@ -1,19 +1,21 @@
 // Stack file text -> LoadedStack: YAML, interpolation, validation, defaults, resolution.
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { readEnvFiles } from './env-file.js';
-import type { Variables } from './interpolate.js';
-import { interpolate } from './interpolate.js';
+import type { Lookup, Variables } from './interpolate.js';
+import { interpolate, lookupIn, pathKey } from './interpolate.js';
 import { applyDefaults } from './merge.js';
-import { isPlainMap } from './plain-map.js';
+import { hasName, isPlainMap, mergeNameMaps, nameMap } from './plain-map.js';
+import type { NameMap } from './plain-map.js';
 import { issuesToProblems } from './messages.js';
 import type { Problem } from './problems.js';
 import { StackFileError } from './problems.js';
+import { payloadProblems } from './payload.js';
 import type { LoadedStack } from './resolve.js';
 import { resolveStack } from './resolve.js';
 import type { ServiceInput } from './schema.js';
-import { serviceSchema, stackSchema } from './schema.js';
+import { SERVICE_NAME, serviceSchema, stackSchema } from './schema.js';
 import type { BaseService, ServiceContext } from './service.js';
 import { resolveService } from './service.js';
 
@@ -26,16 +28,26 @@ export interface ParseOptions {
   home?: string;
 }
 
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
+/**
+ * The YAML as data, every scalar as the text the user wrote: `24.10`, `0123`, `01970`, `1e3`, `true`
+ * and `0x1F` stay those strings (YAML 1.2's core schema would make them 24.1, 123, 1970, 1000, a
+ * boolean and 31), keys included (`stringKeys`); `null`, `~` and an empty value stay null ("not given").
+ * Fields that want a number, a flag or a duration parse the text themselves (schema.ts).
+ */
 function parseYaml(text: string, file: string): unknown {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  // `merge`: YAML's `<<: *anchor` merge keys, which compose files use to share definitions
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, stringKeys: true, merge: true });
   const [error] = document.errors;
   if (error) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
     throw new StackFileError([{ path: file, message: `YAML syntax error at line ${line}, column ${col}: ${error.message} (fix the YAML)` }]);
   }
+  visit(document, {
+    Scalar(_key, node) {
+      if (isScalar(node) && node.value !== null && typeof node.value !== 'string' && node.source !== undefined) node.value = node.source;
+    },
+  });
   try {
     return document.toJS();
   } catch (error) {
@@ -44,9 +56,14 @@ function parseYaml(text: string, file: string): unknown {
   }
 }
 
-/** The folder name, lower-cased, with anything a stack name may not contain turned into `-`. */
-function defaultStackName(dir: string): string {
+/** The folder name, lower-cased, with anything a stack name may not contain turned into `-` (compose's default project name). */
+export function defaultStackName(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '') || 'stack';
+}
+
+/** STACKFLOW_HOME: `home`, else the variable (relative to the working directory), else `.stackflow` beside the stack file. */
+export function stackHome(dir: string, env: Variables, home?: string): string {
+  return resolve(home || env.STACKFLOW_HOME || resolve(dir, '.stackflow'));
 }
 
 /** The parsed value, or undefined with its problems added to `problems`. */
@@ -64,26 +81,31 @@ function validate<Schema extends z.ZodType>(
 }
 
 /**
- * The stack-wide env files, read first because their values feed interpolation. Their own paths
- * interpolate from the environment only.
+ * The stack-wide env files, read first because their values feed interpolation (as compose's `.env`).
+ * Their own paths interpolate from the caller's environment only.
  */
 function stackEnvFiles(declared: unknown, env: Variables, dir: string) {
   const interpolated = interpolate(declared, env, ['env_file']);
   const paths = interpolated.value;
   const files = typeof paths === 'string' ? [paths] : Array.isArray(paths) && paths.every((path) => typeof path === 'string') ? paths : [];
-  const read = readEnvFiles(files, dir, 'env_file');
+  const read = readEnvFiles(files, dir, 'env_file', lookupIn(env));
   return { declared: paths, values: read.values, problems: [...interpolated.problems, ...read.problems] };
 }
 
-/** The file with every `${...}` replaced, and the stack-wide env file values. */
+/**
+ * The file with every `${...}` replaced (the caller's environment over the stack-wide env files), the
+ * stack-wide env file values, and which strings took something from a variable (see publicEnv).
+ */
 function interpolateStack(root: unknown, env: Variables, dir: string) {
-  if (!isPlainMap(root)) return { value: root, envFileValues: {}, problems: [] };
+  if (!isPlainMap(root)) return { value: root, envFileValues: nameMap<string>(), fromVariables: new Set<string>(), problems: [] };
   const { env_file: declaredEnvFiles, ...rest } = root;
   const envFiles = stackEnvFiles(declaredEnvFiles, env, dir);
-  const interpolated = interpolate(rest, { ...envFiles.values, ...env });
+  const variables = mergeNameMaps<string | undefined>(envFiles.values, env);
+  const interpolated = interpolate(rest, variables);
   return {
-    value: { ...(interpolated.value as object), env_file: envFiles.declared },
+    value: mergeNameMaps(interpolated.value as Record<string, unknown>, nameMap([['env_file', envFiles.declared]])),
     envFileValues: envFiles.values,
+    fromVariables: interpolated.fromVariables,
     problems: [...envFiles.problems, ...interpolated.problems],
   };
 }
@@ -94,9 +116,11 @@ function withoutConsequences(causes: Problem[], problems: Problem[]): Problem[] 
   return problems.filter((problem) => !causes.some((cause) => isUnder(problem.path, cause.path)));
 }
 
-interface ServicesContext extends ServiceContext {
+interface ServicesContext extends Omit<ServiceContext, 'isLiteralEnv'> {
   file: string;
   defaults: ServiceInput | undefined;
+  /** Whether the string at this path of the file was written without a variable that is set. */
+  isLiteral: (path: PropertyKey[]) => boolean;
 }
 
 /** Each service validated on its own, so that one broken service does not hide the others' problems. */
@@ -113,38 +137,60 @@ function resolveServices(declared: Record<string, unknown>, context: ServicesCon
       continue;
     }
     const report = (field: string, message: string) => problems.push({ path: `services.${name}.${field}`, message });
-    services.set(name, resolveService(name, applyDefaults(context.defaults, input), context, report));
+    // a service's own env entry, else the one from `defaults:` (merge.ts), is where its value was written
+    const isLiteralEnv = (key: string) =>
+      context.isLiteral(input.env && hasName(input.env, key) ? ['services', name, 'env', key] : ['defaults', 'env', key]);
+    services.set(name, resolveService(name, applyDefaults(context.defaults, input), { ...context, isLiteralEnv }, report));
   }
   return { services, invalidServices };
 }
 
+/** The names in the stack-wide env whose value may be shown: written literally in the stack's `env:`. */
+function publicStackEnv(env: NameMap<string> | undefined, isLiteral: (path: PropertyKey[]) => boolean): Set<string> {
+  return new Set(Object.keys(env ?? {}).filter((key) => isLiteral(['env', key])));
+}
+
+/**
+ * Stack file text -> the resolved stack. Throws StackFileError with every problem found (each naming
+ * its path and the fix), including a resolved stack too large for a Temporal payload (payload.ts).
+ */
 export function parseStack(text: string, options: ParseOptions): LoadedStack {
   const file = resolve(options.file);
   const dir = dirname(file);
   const env = options.env ?? process.env;
   const interpolated = interpolateStack(parseYaml(text, options.file), env, dir);
+  const isLiteral = (path: PropertyKey[]) => !interpolated.fromVariables.has(pathKey(path));
   const problems: Problem[] = [];
 
   const stack = validate(stackSchema, interpolated.value, [], options.file, problems);
   // read past top-level problems (a bad name, an unknown key) so that the services' problems show as well
-  const root = isPlainMap(interpolated.value) ? interpolated.value : {};
-  const declaredServices = isPlainMap(root.services) ? root.services : {};
+  const root = isPlainMap(interpolated.value) ? interpolated.value : nameMap<unknown>();
+  const declaredServices = isPlainMap(root.services) ? root.services : nameMap<unknown>();
   const isEmpty = root.services == null || (isPlainMap(root.services) && Object.keys(root.services).length === 0);
   if (isEmpty && (interpolated.value == null || isPlainMap(interpolated.value))) {
     problems.push({ path: 'services', message: 'no services declared (add one, e.g. services: { api: { command: [node, server.js] } })' });
   }
   const defaults = validate(serviceSchema, root.defaults ?? {}, ['defaults'], options.file, problems);
-  const stackEnv = { ...interpolated.envFileValues, ...stack?.env };
-  const { services, invalidServices } = resolveServices(declaredServices, { file: options.file, dir, stackEnv, defaults }, problems);
+  const context = {
+    file: options.file,
+    dir,
+    stackEnv: mergeNameMaps(interpolated.envFileValues, stack?.env),
+    publicStackEnv: publicStackEnv(stack?.env, isLiteral),
+    variables: lookupIn(mergeNameMaps<string | undefined>(interpolated.envFileValues, env)) satisfies Lookup,
+    defaults,
+    isLiteral,
+  };
+  const { services, invalidServices } = resolveServices(declaredServices, context, problems);
 
   const resolved = resolveStack({
     name: stack?.name ?? defaultStackName(dir),
     file,
-    home: resolve(options.home || env.STACKFLOW_HOME || resolve(dir, '.stackflow')),
+    home: stackHome(dir, env, options.home),
     services,
     invalidServices,
   });
   const all = [...interpolated.problems, ...withoutConsequences(interpolated.problems, [...problems, ...resolved.problems])];
+  if (resolved.loaded) all.push(...payloadProblems(resolved.loaded.spec, options.file));
   if (all.length > 0 || !resolved.loaded) throw new StackFileError(all);
   return resolved.loaded;
 }

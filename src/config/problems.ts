@@ -4,8 +4,22 @@ export interface Problem {
   message: string;
 }
 
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators, zero-width and bidirectional
+ * formatting characters (U+202E and its kin) and the BOM: what could hide or rearrange a message
+ * on a terminal. Backslashes are left alone (a path on Windows stays readable).
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** `text` with each unprintable character written as an escape (`\n`, `\u202e`), for every message shown to a person. */
+export function escapeControl(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => SHORT_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `path: message`, with control characters escaped (names and values in it are the user's). */
 export function formatProblem(problem: Problem): string {
-  return `${problem.path}: ${problem.message}`;
+  return escapeControl(`${problem.path}: ${problem.message}`);
 }
 
 export class StackFileError extends Error {

@@ -1,6 +1,7 @@
 // Checks across services (dependencies, cycles, ports) and the final StackSpec: replicas expanded, env injected.
 import { findCycle, startLevels } from '../graph/index.js';
 import type { ServiceSpec, StackSpec } from '../model.js';
+import { mergeNameMaps, nameMap } from './plain-map.js';
 import type { Problem } from './problems.js';
 import { expandReplicas, instanceNames } from './replicas.js';
 import type { BaseService } from './service.js';
@@ -42,7 +43,7 @@ function dependencyProblems(draft: StackDraft): Problem[] {
 }
 
 function cycleProblems(enabled: Map<string, BaseService>): Problem[] {
-  const deps = Object.fromEntries([...enabled].map(([name, service]) => [name, Object.keys(service.spec.dependsOn)]));
+  const deps = nameMap([...enabled].map(([name, service]) => [name, Object.keys(service.spec.dependsOn)] as const));
   const cycle = findCycle(deps);
   if (!cycle) return [];
   return [{ path: 'services', message: `dependency cycle ${cycle.join(' -> ')} (remove one of these depends_on entries)` }];
@@ -74,26 +75,27 @@ function portProblems(enabled: Map<string, BaseService>): Problem[] {
 function instancesOf(stack: string, enabled: Map<string, BaseService>, service: BaseService): ServiceSpec[] {
   const { spec, replicas } = service;
   const dependencies = Object.entries(spec.dependsOn);
-  const dependsOn = Object.fromEntries(
+  const dependsOn = nameMap(
     dependencies.flatMap(([dependency, condition]) =>
       instanceNames(dependency, enabled.get(dependency)!.replicas).map((instance) => [instance, condition]),
     ),
   );
-  const dependencyPorts = Object.fromEntries(dependencies.map(([dependency]) => [dependency, enabled.get(dependency)!.spec.port]));
-  return expandReplicas(spec, replicas).map((instance, index) => ({
-    ...instance,
-    dependsOn,
-    env: {
-      ...instance.env,
-      ...injectedEnv({
-        stack,
-        service: spec.name,
-        ...(replicas > 1 ? { replica: index } : {}),
-        ...(instance.port === undefined ? {} : { port: instance.port }),
-        dependencyPorts,
-      }),
-    },
-  }));
+  const dependencyPorts = nameMap(dependencies.map(([dependency]) => [dependency, enabled.get(dependency)!.spec.port] as const));
+  return expandReplicas(spec, replicas).map((instance, index) => {
+    const injected = injectedEnv({
+      stack,
+      service: spec.name,
+      ...(replicas > 1 ? { replica: index } : {}),
+      ...(instance.port === undefined ? {} : { port: instance.port }),
+      dependencyPorts,
+    });
+    return {
+      ...instance,
+      dependsOn,
+      env: mergeNameMaps(instance.env, injected),
+      publicEnv: [...new Set([...instance.publicEnv, ...Object.keys(injected)])].sort(),
+    };
+  });
 }
 
 /** The loaded stack, or the problems that stop it from being one. */
@@ -103,10 +105,10 @@ export function resolveStack(draft: StackDraft): { loaded?: LoadedStack; problem
   // an invalid service is not in draft.services, so nothing can be built on it
   if (problems.length > 0 || draft.invalidServices.length > 0) return { problems };
 
-  const services = Object.fromEntries(
-    [...enabled.values()].flatMap((service) => instancesOf(draft.name, enabled, service)).map((spec) => [spec.name, spec]),
+  const services = nameMap(
+    [...enabled.values()].flatMap((service) => instancesOf(draft.name, enabled, service)).map((spec) => [spec.name, spec] as const),
   );
-  const dependencyMap = Object.fromEntries(Object.values(services).map((spec) => [spec.name, Object.keys(spec.dependsOn)]));
+  const dependencyMap = nameMap(Object.values(services).map((spec) => [spec.name, Object.keys(spec.dependsOn)] as const));
   return {
     loaded: {
       spec: { name: draft.name, file: draft.file, home: draft.home, services },

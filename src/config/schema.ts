@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { toArgv } from './command-line.js';
 import { invalidDurationMessage, parseDuration } from './durations.js';
-import { isPlainMap } from './plain-map.js';
+import { isPlainMap, nameMap } from './plain-map.js';
+import { describeValue } from './problems.js';
 
 /** Marks an unknown key; messages.ts turns it into `unknown key "x" (did you mean "y"?)`. */
 export interface UnknownKeyParams {
@@ -16,10 +17,14 @@ export interface UnknownKeyParams {
  */
 function strictMap<Shape extends z.ZodRawShape>(shape: Shape) {
   const keys = Object.keys(shape);
-  const withoutEmptyValues = (value: unknown): unknown => {
+  const withoutEmptyValues = (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (value === null) return {};
     if (!isPlainMap(value)) return value;
-    return Object.fromEntries(Object.entries(value).filter(([key, item]) => item !== null || !keys.includes(key)));
+    // zod's object never sees a `__proto__` key (it reads it as the prototype): reported here instead
+    if (Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'unknown key', path: ['__proto__'], params: { unknownKeyOf: keys } satisfies UnknownKeyParams });
+    }
+    return Object.fromEntries(Object.entries(value).filter(([key, item]) => key !== '__proto__' && (item !== null || !keys.includes(key))));
   };
   const unknownKey = z.unknown().superRefine((_value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'unknown key', params: { unknownKeyOf: keys } satisfies UnknownKeyParams });
@@ -29,13 +34,13 @@ function strictMap<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.preprocess(withoutEmptyValues, strict);
 }
 
-/** Accepts the text of a number too, as `${PORT:-8000}` interpolates to a string. */
+/** A decimal number as text (every scalar arrives as the text written, see parse.ts): `8001`, `1.5`, `1e3`. */
 function numeric<Schema extends z.ZodType>(schema: Schema) {
-  return z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value), schema);
+  return z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?(e[-+]?\d+)?\s*$/i.test(value) ? Number(value) : value), schema);
 }
 
-/** Accepts "true"/"false" too, for `${FLAG:-false}`. */
-const flag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
+/** YAML 1.2's booleans as text: true, True, TRUE, false, False, FALSE (also what `${FLAG:-false}` gives). */
+const flag = z.preprocess((value) => (typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value), z.boolean());
 
 function duration({ positive = false } = {}) {
   return z.unknown().transform((value, ctx) => {
@@ -52,11 +57,27 @@ const port = numeric(z.number().int().min(1).max(65535));
 const positiveCount = numeric(z.number().int().min(1));
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 const listOfStrings = stringOrList.transform((value) => (typeof value === 'string' ? [value] : value));
-/** YAML turns `DEBUG: 1` and `VERBOSE: true` into a number and a boolean; an environment only has strings. */
-const envMap = z.record(
-  z.string(),
-  z.preprocess((value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value), z.string()),
-);
+/**
+ * `NAME: value` -> a null-prototype map (names are data: `__proto__` and `constructor` are variables like
+ * any other). Values are the text written (`24.10` stays `24.10`, see parse.ts). A name may not be empty
+ * or hold `=` or a NUL byte: a process environment cannot carry it.
+ */
+const envMap = z.unknown().transform((value, ctx) => {
+  if (!isPlainMap(value)) {
+    ctx.addIssue({ code: 'invalid_type', expected: 'record', input: value });
+    return z.NEVER;
+  }
+  for (const [name, item] of Object.entries(value)) {
+    if (name === '' || /[=\0]/.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `invalid variable name ${JSON.stringify(name)} (a name may not be empty or contain "=")` });
+    } else if (typeof item !== 'string') {
+      // compose reads `NAME:` with no value as "NAME from the caller's environment": stackflow asks which was meant
+      const hint = item === null ? ` (write "" for an empty value, or "\${${name}}" for the caller's ${name})` : '';
+      ctx.addIssue({ code: 'custom', path: [name], message: `expected a string, got ${describeValue(item)}${hint}` });
+    }
+  }
+  return nameMap(Object.entries(value) as [string, string][]);
+});
 
 const argv = stringOrList.transform((command, ctx) => {
   const result = toArgv(command);
@@ -127,11 +148,23 @@ const liveness = strictMap({ ...probeKinds, ...probeTiming, failure_threshold: p
   withSingleProbe,
 );
 
+/** What a service may be called (a key of `services:`, a name in `depends_on`). */
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Checks the names of a map before zod reads it (zod's record drops a `__proto__` key silently). */
+const serviceNameKeys = z.unknown().superRefine((value, ctx) => {
+  if (!isPlainMap(value)) return;
+  for (const name of Object.keys(value)) {
+    if (!SERVICE_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'invalid service name (use letters, digits, ".", "_" and "-", starting with a letter or digit)' });
+    }
+  }
+});
+
 const DEPENDENCY_CONDITIONS = ['started', 'healthy', 'completed_successfully'] as const;
 const condition = z.enum(DEPENDENCY_CONDITIONS);
 /** `[a, b]`, `{ a: healthy }` or `{ a: { condition: healthy, timeout: 30s } }` -> `{ a: { condition, timeout? } }`. */
-const dependsOn = z.union([
-  z.array(z.string()).transform((names) => Object.fromEntries(names.map((name) => [name, { condition: 'healthy' as const }]))),
+const dependsOn = serviceNameKeys.pipe(z.union([
+  z.array(z.string()).transform((names) => nameMap(names.map((name) => [name, { condition: 'healthy' as const }] as const))),
   z.record(
     z.string(),
     z.union([
@@ -142,7 +175,7 @@ const dependsOn = z.union([
       })),
     ]),
   ),
-]);
+]));
 
 const RESTART_POLICIES = ['always', 'on-failure', 'never'] as const;
 const restartPolicy = z.enum(RESTART_POLICIES);
@@ -181,7 +214,8 @@ export const serviceSchema = strictMap({
 });
 export type ServiceInput = z.output<typeof serviceSchema>;
 
-const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+/** What a stack may be called (the `name:` key, `-p/--project-name`). */
+export const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** The top level. `defaults` and each service are validated one by one (see parse.ts), so they stay unknown here. */
 export const stackSchema = strictMap({

@@ -1,3 +1,5 @@
+import { nameMap } from './plain-map.js';
+
 /** `user-svc` -> `USER_SVC`, the prefix of the variables that point other services at it. */
 export function envPrefix(service: string): string {
   return service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -13,9 +15,12 @@ export interface InjectedEnvInput {
   dependencyPorts: Record<string, number | undefined>;
 }
 
-/** What stackflow tells a service about itself and where its dependencies listen. */
+/** What stackflow tells a service about itself and where its dependencies listen (a null-prototype map). */
 export function injectedEnv({ stack, service, replica, port, dependencyPorts }: InjectedEnvInput): Record<string, string> {
-  const env: Record<string, string> = { STACKFLOW_STACK: stack, STACKFLOW_SERVICE: service };
+  const env = nameMap([
+    ['STACKFLOW_STACK', stack],
+    ['STACKFLOW_SERVICE', service],
+  ]);
   if (replica !== undefined) env.STACKFLOW_REPLICA = String(replica);
   if (port !== undefined) env.PORT = String(port);
   for (const [dependency, dependencyPort] of Object.entries(dependencyPorts)) {

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec } from '../model.js';
 import { MISSING_COMMAND, toArgv } from './command-line.js';
 import { readEnvFiles } from './env-file.js';
+import type { Lookup } from './interpolate.js';
+import type { NameMap } from './plain-map.js';
+import { hasName, mergeNameMaps, nameMap } from './plain-map.js';
 import type { ProbeInput, ServiceInput } from './schema.js';
 
 /** Reports a problem at a path inside the service (`health.tcp.port`). */
@@ -19,7 +22,28 @@ export interface ServiceContext {
   /** The stack file's directory: `cwd` and `env_file` are relative to it. */
   dir: string;
   /** Stack-wide `env_file` values with the stack `env` over them. */
-  stackEnv: Record<string, string>;
+  stackEnv: NameMap<string>;
+  /** The names in `stackEnv` whose value was written literally in the stack's `env:` (see ServiceSpec.publicEnv). */
+  publicStackEnv: ReadonlySet<string>;
+  /** The caller's environment over the stack-wide env files: for interpolation inside the service's env files. */
+  variables: Lookup;
+  /** Whether the service's `env:` value for this name (its own, or from `defaults:`) was written without a set variable. */
+  isLiteralEnv: (name: string) => boolean;
+}
+
+/**
+ * The service's environment before the injected variables, and the names whose value may be shown:
+ * the service's env_file values are secret; its `env:` values are public when written literally;
+ * stack-wide names keep their verdict unless the service overrides them.
+ */
+function resolveEnv(input: ServiceInput, context: ServiceContext, report: ReportProblem) {
+  const envFiles = readEnvFiles(input.env_file ?? [], context.dir, 'env_file', context.variables);
+  for (const problem of envFiles.problems) report(problem.path, problem.message);
+  const own = input.env ?? nameMap<string>();
+  const env = mergeNameMaps(context.stackEnv, envFiles.values, own);
+  const isPublic = (name: string) =>
+    hasName(own, name) ? context.isLiteralEnv(name) : !hasName(envFiles.values, name) && context.publicStackEnv.has(name);
+  return { env, publicEnv: Object.keys(env).filter(isPublic) };
 }
 
 function resolveCommand(input: ServiceInput, report: ReportProblem): string[] {
@@ -91,8 +115,7 @@ function resolveRestart(input: ServiceInput): RestartSettings {
 }
 
 export function resolveService(name: string, input: ServiceInput, context: ServiceContext, report: ReportProblem): BaseService {
-  const envFiles = readEnvFiles(input.env_file ?? [], context.dir, 'env_file');
-  for (const problem of envFiles.problems) report(problem.path, problem.message);
+  const { env, publicEnv } = resolveEnv(input, context, report);
   const liveness = resolveLiveness(input, report);
   return {
     spec: {
@@ -100,9 +123,10 @@ export function resolveService(name: string, input: ServiceInput, context: Servi
       command: resolveCommand(input, report),
       shell: input.shell ?? false,
       cwd: resolve(context.dir, input.cwd ?? '.'),
-      env: { ...context.stackEnv, ...envFiles.values, ...input.env },
+      env,
+      publicEnv,
       ...(input.port === undefined ? {} : { port: input.port }),
-      dependsOn: Object.fromEntries(
+      dependsOn: nameMap(
         Object.entries(input.depends_on ?? {}).map(([dep, d]) => [
           dep,
           'timeout' in d && d.timeout !== undefined ? { condition: d.condition, timeoutMs: d.timeout } : { condition: d.condition },

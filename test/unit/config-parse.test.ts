@@ -56,6 +56,7 @@ describe('a minimal service', () => {
         shell: false,
         cwd: dir,
         env: { STACKFLOW_STACK: loaded.spec.name, STACKFLOW_SERVICE: 'api' },
+        publicEnv: ['STACKFLOW_SERVICE', 'STACKFLOW_STACK'],
         dependsOn: {},
         health: { probe: { kind: 'process' }, intervalMs: 1000, timeoutMs: 2000, startPeriodMs: 0, readyTimeoutMs: 60_000 },
         restart: { policy: 'on-failure', maxRestarts: 5, backoff: { initialMs: 1000, maxMs: 30_000, factor: 2 } },
@@ -170,8 +171,8 @@ describe('depends_on', () => {
   });
 
   it('reports a dependency written as something else than a condition or a map', () => {
-    expect(problemsOfObject(stack({ data: 5 }))).toEqual([
-      'services.api.depends_on.data: expected one of started, healthy, completed_successfully or a map, got number 5',
+    expect(problemsOfObject(stack({ data: [] }))).toEqual([
+      'services.api.depends_on.data: expected one of started, healthy, completed_successfully or a map, got a list',
     ]);
     expect(problemsOfObject(stack('data'))).toEqual(['services.api.depends_on: expected a list or a map, got string "data"']);
   });
@@ -463,10 +464,10 @@ describe('env', () => {
   });
 
   it('reports a missing env file and a line that is not an assignment', () => {
-    writeFile('bad.env', 'A=1\noops\n');
+    writeFile('bad.env', 'A=1\nnot an assignment\n');
     expect(problemsOfObject({ env_file: ['nope.env'], services: { api: { command: 'x', env_file: 'bad.env' } } })).toEqual([
       `env_file: env file "nope.env" not found at ${join(dir, 'nope.env')} (create it or fix the path)`,
-      'services.api.env_file: env file "bad.env" line 2: expected KEY=VALUE (fix it or comment it out with #)',
+      'services.api.env_file: env file "bad.env" line 2: variable name "not an assignment" contains a space (write NAME=value)',
     ]);
   });
 
@@ -503,10 +504,32 @@ describe('interpolation', () => {
     expect(api.command).toEqual(['run', 'from-env']);
   });
 
+  it('resolves nested defaults as compose does (the issue example)', () => {
+    const text = 'services:\n  db:\n    command: x\n    env:\n      POSTGRES_DB: "${POSTGRES_DB:-${POSTGRES_USER}}"\n      CACHE_DIR: "${CACHE_DIR:-${BASE_DIR}/cache}"\n';
+    const { env } = load(text, { POSTGRES_USER: 'appuser', BASE_DIR: '/srv/app' }).spec.services.db!;
+    expect(env).toMatchObject({ POSTGRES_DB: 'appuser', CACHE_DIR: '/srv/app/cache' });
+  });
+
+  it('reports an unsupported form at its field, naming the form', () => {
+    expect(problemsOf('services: { api: { command: x, env: { A: "${A/x/y}" } } }')).toEqual([
+      'services.api.env.A: unsupported interpolation "${A/x/y}" (the supported forms are ${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}, $$ for a literal $)',
+    ]);
+  });
+
+  it('interpolates env file values with the caller environment and the stack env files', () => {
+    writeFile('interp/stack.env', 'BASE=/srv\n');
+    writeFile('interp/api.env', 'DIR="${BASE}/${WHO:-nobody}"\nRAW=\'${BASE}\'\n');
+    const api = parseStack(
+      'env_file: interp/stack.env\nservices: { api: { command: x, env_file: interp/api.env } }',
+      { file, env: { WHO: 'me' } },
+    ).spec.services.api!;
+    expect(api.env).toMatchObject({ BASE: '/srv', DIR: '/srv/me', RAW: '${BASE}' });
+  });
+
   it('reports an unset variable once, at its path', () => {
     expect(problemsOf('services: { api: { command: "${APP}", port: "${PORT}" } }')).toEqual([
-      'services.api.command: variable "APP" is not set (set APP or use ${APP:-default})',
-      'services.api.port: variable "PORT" is not set (set PORT or use ${PORT:-default})',
+      'services.api.command: variable "APP" is not set (set it, or give a default: ${APP:-default}, or ${APP:-} for empty)',
+      'services.api.port: variable "PORT" is not set (set it, or give a default: ${PORT:-default}, or ${PORT:-} for empty)',
     ]);
   });
 });
@@ -528,13 +551,13 @@ describe('keys and types', () => {
   });
 
   it('names what was expected and what was given', () => {
-    expect(problemsOfService({ command: 5, shell: 'yes', cwd: [], env_file: 3 })).toEqual([
-      'services.api.command: expected a string or a list, got number 5',
+    expect(problemsOfService({ command: {}, shell: 'yes', cwd: [], env_file: {} })).toEqual([
+      'services.api.command: expected a string or a list, got a map',
       'services.api.shell: expected true or false, got string "yes"',
       'services.api.cwd: expected a string, got a list',
-      'services.api.env_file: expected a string or a list, got number 3',
+      'services.api.env_file: expected a string or a list, got a map',
     ]);
-    expect(problemsOfService({ command: ['node', 5] })).toEqual(['services.api.command[1]: expected a string, got number 5']);
+    expect(problemsOfService({ command: ['node', []] })).toEqual(['services.api.command[1]: expected a string, got a list']);
     expect(problemsOfObject({ services: [] })).toEqual(['services: expected a map, got a list']);
   });
 

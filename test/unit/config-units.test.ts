@@ -1,7 +1,5 @@
 import { toArgv } from '../../src/config/command-line.js';
 import { parseDuration, invalidDurationMessage } from '../../src/config/durations.js';
-import { parseEnvFile } from '../../src/config/env-file.js';
-import { interpolate } from '../../src/config/interpolate.js';
 import { formatPath, formatProblem, StackFileError } from '../../src/config/problems.js';
 import { closest, didYouMean, levenshtein } from '../../src/config/suggest.js';
 import { envPrefix, injectedEnv } from '../../src/config/service-env.js';
@@ -52,58 +50,6 @@ describe('toArgv', () => {
     const missing = { problem: 'missing (give the program to run, e.g. command: [node, server.js])' };
     expect(toArgv('   ')).toEqual(missing);
     expect(toArgv([])).toEqual(missing);
-  });
-});
-
-describe('interpolate', () => {
-  const variables = { HOME: '/home/me', EMPTY: '', PORT: '8000' };
-
-  it('replaces ${VAR} in every string value, not in keys', () => {
-    expect(interpolate({ '${HOME}': ['${HOME}/x', 5, true, null], nested: { url: 'http://h:${PORT}' } }, variables)).toEqual({
-      value: { '${HOME}': ['/home/me/x', 5, true, null], nested: { url: 'http://h:8000' } },
-      problems: [],
-    });
-  });
-
-  it('uses the default of ${VAR:-default} when VAR is unset or empty', () => {
-    const { value } = interpolate(['${NOPE:-dflt}', '${EMPTY:-dflt}', '${PORT:-1}', '${NOPE:-}', '${EMPTY}'], variables);
-    expect(value).toEqual(['dflt', 'dflt', '8000', '', '']);
-  });
-
-  it('turns $$ into a literal $ and leaves a lone $ alone', () => {
-    expect(interpolate('cost $$5, $HOME, $$${PORT}, a$', variables).value).toBe('cost $5, $HOME, $8000, a$');
-  });
-
-  it('reports an unset variable without default at its path, and drops the value', () => {
-    expect(interpolate({ env: { DB: 'x${DB_HOST}' } }, variables, ['services', 'api'])).toEqual({
-      value: { env: { DB: undefined } },
-      problems: [{ path: 'services.api.env.DB', message: 'variable "DB_HOST" is not set (set DB_HOST or use ${DB_HOST:-default})' }],
-    });
-  });
-
-  it('reports a malformed reference', () => {
-    expect(interpolate(['${1X}', '${OPEN'], variables).problems.map(formatProblem)).toEqual([
-      '[0]: invalid reference "${1X}" (use ${VAR} or ${VAR:-default}; write $$ for a literal $)',
-      '[1]: invalid reference "${OPEN" (use ${VAR} or ${VAR:-default}; write $$ for a literal $)',
-    ]);
-  });
-});
-
-describe('parseEnvFile', () => {
-  it('reads KEY=VALUE lines with comments, export, quotes and blank lines', () => {
-    const text = ['# a comment', '', 'A=1', 'export B = "two words"', "C='single # kept'", 'D=x # inline', 'E=', 'F=a=b', '  G=spaced  '].join('\n');
-    expect(parseEnvFile(text)).toEqual({
-      values: { A: '1', B: 'two words', C: 'single # kept', D: 'x', E: '', F: 'a=b', G: 'spaced' },
-      badLines: [],
-    });
-  });
-
-  it('does not interpolate values', () => {
-    expect(parseEnvFile('A=${HOME}').values).toEqual({ A: '${HOME}' });
-  });
-
-  it('lists the lines that are not assignments', () => {
-    expect(parseEnvFile('A=1\nnot an assignment\r\n=x\n').badLines).toEqual([2, 3]);
   });
 });
 

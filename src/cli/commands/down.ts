@@ -5,10 +5,13 @@ import { CliError, EXIT } from '../errors.js';
 import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
 import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
-import { loadStackOrExit } from '../stack-file.js';
+import { locateStackOrExit } from '../stack-file.js';
+import { escapeControl } from '../../config/index.js';
 
 export interface DownOptions {
   config: string;
+  /** The stack's name (compose's -p/--project-name): the stack file is then not read at all. */
+  projectName?: string;
   all?: boolean;
   timeout?: string;
 }
@@ -16,10 +19,10 @@ export interface DownOptions {
 const say = (line: string) => console.log(line);
 
 export async function down(options: DownOptions): Promise<number> {
-  const { spec } = await loadStackOrExit(options.config);
+  const spec = locateStackOrExit(options);
   const budgetMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && budgetMs === undefined) {
-    throw new CliError(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`, EXIT.usage);
+    throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
   const session = await openSession(spec.home, say);
   try {
@@ -40,7 +43,7 @@ export async function drainStack(session: Session, stack: string, reason: string
   const started = Date.now();
   const final = await session.stacks.shutdown(stack, reason, budgetMs);
   for (const [name, s] of Object.entries(final?.services ?? {})) {
-    if (s.state === 'failed' || s.error) say(yellow(`${name}: ${s.state}: ${s.error ?? ''}`));
+    if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
   if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
   return final;

@@ -3,15 +3,17 @@
 import { cpuPercent, sampleGroup, type GroupSample } from '../../process/proc.js';
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDuration } from '../../config/index.js';
+import { escapeControl, parseDuration } from '../../config/index.js';
 import { CliError, EXIT } from '../errors.js';
 import { dim, formatBytes, formatDuration, table } from '../output.js';
 import { openSession, type Session } from '../session.js';
-import { loadStackOrExit } from '../stack-file.js';
+import { locateStackOrExit } from '../stack-file.js';
 import { InPlace, isLiveTerminal } from '../view/redraw.js';
 
 export interface StatusOptions {
   config: string;
+  /** The stack's name (compose's -p/--project-name): the stack file is then not read at all. */
+  projectName?: string;
   json?: boolean;
   watch?: boolean;
   interval?: string;
@@ -21,10 +23,10 @@ const CPU_SAMPLE_MS = 200;
 const MIN_INTERVAL_MS = 250;
 
 export async function status(options: StatusOptions): Promise<number> {
-  const { spec } = await loadStackOrExit(options.config);
+  const spec = locateStackOrExit(options);
   const interval = parseDuration(options.interval ?? '1s');
   if (interval === undefined || interval < MIN_INTERVAL_MS) {
-    throw new CliError(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`, EXIT.usage);
+    throw new CliError(escapeControl(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`), EXIT.usage);
   }
   const session = await openSession(spec.home, (line) => console.error(line));
   const sampler = new ResourceSampler();
@@ -59,7 +61,7 @@ export async function status(options: StatusOptions): Promise<number> {
         text = render(current);
       } catch (err) {
         // A query that fails (server restarting, no worker) is shown, and retried at the next refresh.
-        text = `stack ${spec.name}: status unavailable: ${err instanceof Error ? err.message : String(err)}`;
+        text = escapeControl(`stack ${spec.name}: status unavailable: ${err instanceof Error ? err.message : String(err)}`);
         if (options.json) console.error(text);
       }
       if (live) screen.draw([...text.split('\n'), dim(`every ${formatDuration(interval)} · ${new Date().toLocaleTimeString()} · Ctrl-C to quit`)]);
@@ -115,7 +117,7 @@ function render(current: StackStatus): string {
     s.healthyAt && s.pid ? formatDuration(Date.now() - Date.parse(s.healthyAt)) : '-',
     s.cpuPercent === null ? '-' : `${s.cpuPercent}%`,
     s.memoryBytes === null ? '-' : formatBytes(s.memoryBytes),
-    s.error ?? '',
+    escapeControl(s.error ?? ''),
   ]);
   const header = `stack ${current.stack}: ${current.state}`;
   if (!rows.length) return header;
