@@ -11,6 +11,8 @@ export interface StackflowWorkerOptions {
   namespace: string;
   taskQueue: string;
   host: string;
+  /** Where other hosts reach this host's services (`<DEP>_URL` of their dependents); default 127.0.0.1. */
+  advertise?: string;
   workflowBundlePath?: string;
 }
 
@@ -39,7 +41,7 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     taskQueue: hostTaskQueue(taskQueue, host),
     workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
     stickyQueueScheduleToStartTimeout: '2s',
-    activities: createActivities({ bus: new ReadinessBus() }),
+    activities: createActivities({ bus: new ReadinessBus(), address: options.advertise }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,
   });

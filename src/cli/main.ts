@@ -12,6 +12,7 @@ import { logs } from './commands/logs.js';
 import { restart } from './commands/restart.js';
 import { reload } from './commands/reload.js';
 import { worker } from './commands/worker.js';
+import { registry } from './commands/registry.js';
 import { DEFAULT_HOST } from '../workflows/definitions.js';
 
 export function buildProgram(run: (action: Promise<number>) => void): Command {
@@ -32,7 +33,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   withProjectName(withConfig(program.command('down')))
     .description('drain the stack in reverse dependency order')
     .option('--all', 'also stop the embedded Temporal server')
-    .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
+    .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed, and what cannot be (its host is gone) is named, exit 1')
     .action((opts) => run(down(opts)));
   withProjectName(withConfig(program.command('status')))
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
@@ -40,6 +41,10 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .option('-w, --watch', 'refresh until Ctrl-C')
     .option('--interval <duration>', 'refresh period of --watch', '1s')
     .action((opts) => run(status(opts)));
+  withProjectName(withConfig(program.command('registry')))
+    .description('the running instances across hosts, with the url other hosts reach each at')
+    .option('--json', 'print the entries as JSON')
+    .action((opts) => run(registry(opts)));
   withConfig(program.command('validate'))
     .description('check the stack file and print the start order')
     .action((opts) => run(validate(opts)));
@@ -65,6 +70,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   withConfig(program.command('worker'))
     .description('run a worker for this host in the foreground')
     .option('--host <id>', 'the host id services name in `host:`', DEFAULT_HOST)
+    .option('--advertise <address>', "where other hosts reach this host's services (default: the local address toward the Temporal server)")
     .action((opts) => run(worker(opts)));
   return program;
 }

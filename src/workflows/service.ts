@@ -179,7 +179,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       return await attemptScope.run(async () => {
         // No report before the spawn: the stack workflow marks a launch or a restart itself.
         const spawned = await spawn();
-        void report(starting, { pid: spawned.pid, startedAt: spawned.startedAt });
+        void report(starting, { pid: spawned.pid, startedAt: spawned.startedAt, address: spawned.address });
         const healthy = await activities.awaitHealthy.executeWithOptions(
           { ...awaitHealthyOptions(input), summary: `await healthy and register ${name}: ${describeProbe(spec)}` },
           [{ stackDir, spec, pid: spawned.pid }],
@@ -187,7 +187,13 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
         if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
         bookkeepingError = healthy.registryError ?? null;
         // awaitHealthy registered it: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
-        void report('healthy', { pid: spawned.pid, startedAt: spawned.startedAt, healthyAt: healthy.healthyAt, error: bookkeepingError });
+        void report('healthy', {
+          pid: spawned.pid,
+          startedAt: spawned.startedAt,
+          address: spawned.address,
+          healthyAt: healthy.healthyAt,
+          error: bookkeepingError,
+        });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],

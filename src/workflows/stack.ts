@@ -23,11 +23,13 @@ import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
 import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
+import { hostAddress, stackRegistry, withHostAddresses } from '../lifecycle/hosts.js';
 import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
 import {
   applyConfigUpdate,
   dependenciesMetSignal,
   hostTaskQueue,
+  registryQuery,
   restartNowSignal,
   restartServiceSignal,
   restartServiceUpdate,
@@ -139,7 +141,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         {
           stack: stack.name,
           stackDir,
-          spec,
+          // A dependency on another host is reached at that host's address (it has reported by now).
+          spec: withHostAddresses(spec, stack, (dep) => hostAddress(stack, stack.services[dep]!.host, status[dep]?.address)),
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
@@ -325,6 +328,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
 
   setHandler(statusQuery, snapshot);
+  setHandler(registryQuery, () => stackRegistry(stack, status));
   let drainBudgetMs: number | undefined;
   setHandler(shutdownSignal, (request?: ShutdownRequest) => {
     if (phase === 'running') phase = 'draining';

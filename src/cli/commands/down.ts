@@ -7,6 +7,7 @@ import { dim, formatDuration, green, yellow } from '../output.js';
 import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { locateStackOrExit } from '../stack-file.js';
 import { escapeControl } from '../../config/index.js';
+import { describeState } from './status.js';
 
 export interface DownOptions {
   config: string;
@@ -25,12 +26,22 @@ export async function down(options: DownOptions): Promise<number> {
     throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
   const session = await openSession(spec.home, say);
+  const began = Date.now();
   try {
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
     const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
-    const final = await drainStack(session, spec.name, 'stackflow down', budgetMs);
+    if (budgetMs !== undefined) {
+      const outcome = await session.stacks.shutdownWithin(spec.name, 'stackflow down', budgetMs);
+      if (outcome.unfinished) {
+        // Leave the background worker: the drain goes on in the workflow and needs the hosts' workers.
+        await worker?.stop();
+        throw new CliError(notStopped(outcome.unfinished, budgetMs), EXIT.failure);
+      }
+      reportDrained(spec.name, outcome.drained, Date.now() - began);
+    } else {
+      await drainStack(session, spec.name, 'stackflow down');
+    }
     await worker?.stop();
-    if (!final) say(dim(`stack ${spec.name} is not running`));
     if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
   } finally {
     await session.close();
@@ -42,9 +53,30 @@ export async function down(options: DownOptions): Promise<number> {
 export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
   const started = Date.now();
   const final = await session.stacks.shutdown(stack, reason, budgetMs);
-  for (const [name, s] of Object.entries(final?.services ?? {})) {
+  reportDrained(stack, final, Date.now() - started);
+  return final;
+}
+
+function reportDrained(stack: string, final: StackStatus | null, ms: number): void {
+  if (!final) {
+    say(dim(`stack ${stack} is not running`));
+    return;
+  }
+  for (const [name, s] of Object.entries(final.services)) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
-  if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
-  return final;
+  say(green(`stack ${stack} stopped in ${formatDuration(ms)}`));
+}
+
+/** What `down --timeout` could not stop, each with its host and why (its host's worker gone, or waiting for its dependents). */
+export function notStopped(unfinished: StackStatus, budgetMs: number): string {
+  const lines = Object.entries(unfinished.services).map(([name, s]) => {
+    const why = s.state === 'unknown' ? describeState(s) : `${s.state}${s.pid ? ` (pid ${s.pid})` : ''}`;
+    return escapeControl(`  ${name} on host ${s.host}: ${why}`);
+  });
+  return [
+    `stack ${unfinished.stack}: not stopped after ${formatDuration(budgetMs)}:`,
+    ...lines,
+    'The drain goes on: it finishes when the hosts named above have their `stackflow worker` running again.',
+  ].join('\n');
 }

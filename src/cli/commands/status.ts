@@ -1,6 +1,5 @@
-// `stackflow status [--json] [--watch [--interval 1s]]`: the `status` query, with CPU and memory
-// read here from /proc (per service process group).
-import { cpuPercent, sampleGroup, type GroupSample } from '../../process/proc.js';
+// `stackflow status [--json] [--watch [--interval 1s]]`: the `status` query, with CPU and memory as
+// each service's host worker sampled them (never read here: the process may run on another host).
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { escapeControl, parseDuration } from '../../config/index.js';
@@ -19,7 +18,6 @@ export interface StatusOptions {
   interval?: string;
 }
 
-const CPU_SAMPLE_MS = 200;
 const MIN_INTERVAL_MS = 250;
 
 export async function status(options: StatusOptions): Promise<number> {
@@ -29,7 +27,6 @@ export async function status(options: StatusOptions): Promise<number> {
     throw new CliError(escapeControl(`--interval: expected a duration of at least ${MIN_INTERVAL_MS}ms (e.g. 1s, 500ms), got "${options.interval}"`), EXIT.usage);
   }
   const session = await openSession(spec.home, (line) => console.error(line));
-  const sampler = new ResourceSampler();
   if (!options.watch) {
     let current: StackStatus;
     try {
@@ -37,7 +34,6 @@ export async function status(options: StatusOptions): Promise<number> {
     } finally {
       await session.close();
     }
-    await sampler.apply(current);
     console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
     return EXIT.ok;
   }
@@ -56,7 +52,6 @@ export async function status(options: StatusOptions): Promise<number> {
       let text: string;
       try {
         const current = await query(session, spec.name);
-        await sampler.apply(current);
         if (options.json) process.stdout.write(JSON.stringify(current) + '\n');
         text = render(current);
       } catch (err) {
@@ -77,40 +72,14 @@ export async function status(options: StatusOptions): Promise<number> {
 }
 
 async function query(session: Session, stack: string): Promise<StackStatus> {
-  return (await session.stacks.status(stack)) ?? { stack, state: 'stopped', services: {} };
-}
-
-/**
- * CPU % and RSS per service process group, for processes on this host. The first reading of a
- * group samples it twice over a short window; later ones (with --watch) measure CPU over the whole
- * time since the previous reading.
- */
-class ResourceSampler {
-  private last = new Map<number, GroupSample>();
-
-  async apply(current: StackStatus): Promise<void> {
-    const live = Object.values(current.services).filter((s): s is ServiceStatus & { pid: number } => s.pid !== null);
-    const fresh = live.filter((s) => !this.last.has(s.pid));
-    if (fresh.length) {
-      const first = await Promise.all(fresh.map((s) => sampleGroup(s.pid)));
-      fresh.forEach((s, i) => this.last.set(s.pid, first[i]!));
-      await sleep(CPU_SAMPLE_MS);
-    }
-    const after = await Promise.all(live.map((s) => sampleGroup(s.pid)));
-    const next = new Map<number, GroupSample>();
-    live.forEach((s, i) => {
-      s.cpuPercent = Math.round(cpuPercent(this.last.get(s.pid)!, after[i]!) * 10) / 10;
-      s.memoryBytes = after[i]!.rssBytes;
-      next.set(s.pid, after[i]!);
-    });
-    this.last = next;
-  }
+  return (await session.stacks.observedStatus(stack)) ?? { stack, state: 'stopped', services: {} };
 }
 
 function render(current: StackStatus): string {
   const rows = Object.entries(current.services).map(([name, s]) => [
     name,
-    s.state,
+    describeState(s),
+    s.host,
     s.pid ? String(s.pid) : '-',
     s.port ? String(s.port) : '-',
     String(s.restarts),
@@ -121,5 +90,12 @@ function render(current: StackStatus): string {
   ]);
   const header = `stack ${current.stack}: ${current.state}`;
   if (!rows.length) return header;
-  return `${header}\n${table(['SERVICE', 'STATE', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}`;
+  return `${header}\n${table(['SERVICE', 'STATE', 'HOST', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}`;
+}
+
+/** The state column: `unknown (host b unreachable since 14:02:11)` when its host's worker is silent. */
+export function describeState(s: ServiceStatus): string {
+  if (s.state !== 'unknown') return s.state;
+  const since = s.unreachableSince ? ` since ${new Date(s.unreachableSince).toLocaleTimeString()}` : '';
+  return `unknown (host ${escapeControl(s.host)} unreachable${since})`;
 }
