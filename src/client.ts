@@ -1,6 +1,6 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ServiceStatus, StackSpec, StackStatus } from './model.js';
 import { observeService, type PendingSupervision, type ResourceSample } from './lifecycle/hosts.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
@@ -107,8 +107,11 @@ export class StackClient {
     if (!pending) return undefined;
     const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
       t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-    const payload = pending.heartbeatDetails?.payloads?.[0];
-    const details = payload ? defaultPayloadConverter.fromPayload<Partial<ResourceSample>>(payload) : undefined;
+    const payloads = pending.heartbeatDetails?.payloads;
+    // Through the client's data converter: heartbeat details go through its codec like any payload.
+    const details = payloads?.length
+      ? await decodeFromPayloadsAtIndex<Partial<ResourceSample>>(this.client.options.loadedDataConverter, 0, payloads)
+      : undefined;
     return {
       // PENDING_ACTIVITY_STATE_STARTED = 2 (1: scheduled, waiting for a worker)
       started: Number(pending.state) === 2,

@@ -140,10 +140,11 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       // Supervision resumed after an adoption (a worker restart) re-establishes what the bus lost.
       if (bus.fact(stackDir, spec.name) !== 'healthy') bus.publish(stackDir, spec.name, 'healthy', pid);
       const sampler = new GroupSampler(pid);
+      // Sampled before the first heartbeat, which the SDK sends at once (later ones are throttled).
+      await sampler.sample();
       const ended = await withHeartbeats(() => sampler.latest() ?? { pid }, async (signal) => {
         const sampling = setInterval(() => void sampler.sample(), RESOURCE_SAMPLE_EVERY_MS);
         signal.addEventListener('abort', () => clearInterval(sampling));
-        void sampler.sample();
         const rotation = setInterval(() => {
           rotateIfLarger(record.logFile, LOG_ROTATION_DEFAULTS.maxBytes, LOG_ROTATION_DEFAULTS.keep).catch(() => {
             // A failed rotation only leaves the file larger; supervision goes on.
@@ -270,7 +271,7 @@ class GroupSampler {
   async sample(): Promise<void> {
     try {
       const next = await sampleGroup(this.pid);
-      const cpu = this.previous ? Math.round(cpuPercent(this.previous, next) * 10) / 10 : 0;
+      const cpu = this.previous ? Math.round(cpuPercent(this.previous, next) * 10) / 10 : null;
       this.previous = next;
       this.current = { pid: this.pid, cpuPercent: cpu, memoryBytes: next.rssBytes, sampledAt: new Date().toISOString() };
     } catch {

@@ -82,8 +82,8 @@ export interface PendingSupervision {
 /** What the supervising worker reports about its process group with each heartbeat. */
 export interface ResourceSample {
   pid: number;
-  /** Percent of one core since the previous sample. */
-  cpuPercent: number;
+  /** Percent of one core since the previous sample; null on the first. */
+  cpuPercent: number | null;
   memoryBytes: number;
   /** ISO 8601. */
   sampledAt: string;

@@ -144,7 +144,9 @@ if (unavailable && process.env.CI) throw new Error(`CI must be able to create ne
     ]);
 
     // status: each process's CPU and memory as the worker of its own host sampled them (heartbeat details).
-    const sampled = await observedUntil('both services sampled by their hosts', (s) => s.services.db.memoryBytes !== null && s.services.api.memoryBytes !== null);
+    const sampled = await observedUntil('both services sampled twice by their hosts (CPU is a difference)', (s) =>
+      ['db', 'api'].every((name) => s.services[name].memoryBytes !== null && s.services[name].cpuPercent !== null),
+    );
     for (const name of ['db', 'api']) {
       expect(sampled.services[name].state).toBe('healthy');
       expect(sampled.services[name].memoryBytes).toBeGreaterThan(10 * 1024 * 1024);
