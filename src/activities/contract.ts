@@ -1,6 +1,7 @@
 // Inputs and outputs of the host activities. Type-only for workflow code; plain data over the wire.
 import type { ExitInfo, ServiceSpec } from '../model.js';
 import type { DependencyGate } from '../lifecycle/plan.js';
+import type { ServiceReport } from '../workflows/definitions.js';
 
 export type { DependencyGate };
 
@@ -10,9 +11,21 @@ export interface ServiceActivityInput {
   spec: ServiceSpec;
 }
 
+/**
+ * A report the activity sends the stack workflow itself once it succeeds, completed with what it
+ * learned (pid, healthyAt, ...): the service workflow does not signal it afterwards, which saves it a
+ * workflow task per report and tells the stack sooner.
+ */
+export interface ReportTo {
+  /** The stack workflow's id. */
+  workflowId: string;
+  report: ServiceReport;
+}
+
 export interface SpawnInput extends ServiceActivityInput {
   workflowId: string;
   runId: string;
+  reportTo?: ReportTo;
   /**
    * Same-host dependencies whose conditions must hold before the spawn: the activity waits for them
    * on the host's readiness bus (it heartbeats meanwhile). Empty or absent: spawn at once.
@@ -32,6 +45,10 @@ export interface SpawnResult {
 
 export interface ProcessInput extends ServiceActivityInput {
   pid: number;
+}
+
+export interface AwaitHealthyInput extends ProcessInput {
+  reportTo?: ReportTo;
 }
 
 export type HealthyResult =

@@ -14,9 +14,12 @@ import { cpuPercent, sampleGroup, type GroupSample } from '../process/proc.js';
 import type { ResourceSample } from '../lifecycle/hosts.js';
 import { describeGates } from '../lifecycle/plan.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
+import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
 import type {
+  AwaitHealthyInput,
   HealthyResult,
   ProcessInput,
+  ReportTo,
   ServiceActivityInput,
   SpawnInput,
   SpawnResult,
@@ -60,7 +63,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
   };
 
   return {
-    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [] }: SpawnInput): Promise<SpawnResult> {
+    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], reportTo }: SpawnInput): Promise<SpawnResult> {
       return bus.runSpawn(stackDir, spec.name, async (superseded) => {
         const waitStart = Date.now();
         if (waitFor.length && !bus.met(stackDir, waitFor)) {
@@ -73,6 +76,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
         try {
           const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId });
           bus.publish(stackDir, spec.name, 'started', record.pid);
+          await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt, address });
           return { pid: record.pid, startedAt: record.startedAt, adopted, address, ...(waited && { waited }) };
         } catch (err) {
           bus.publish(stackDir, spec.name, 'exited');
@@ -81,7 +85,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       });
     },
 
-    async awaitHealthy({ stackDir, spec, pid }: ProcessInput): Promise<HealthyResult> {
+    async awaitHealthy({ stackDir, spec, pid, reportTo }: AwaitHealthyInput): Promise<HealthyResult> {
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
       const result = await withHeartbeats(() => ({ pid }), async (signal) => {
@@ -127,6 +131,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
         }),
       );
       bus.publish(stackDir, spec.name, 'healthy', pid);
+      await tellStack(reportTo, { healthyAt: result.healthyAt, error: registryError ?? null });
       return registryError ? { ...result, registryError } : result;
     },
 
@@ -216,6 +221,19 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
 /** The fact a process exit establishes: `completed` only when its restart policy will not run it again (SPEC §4). */
 function endedFact(spec: ServiceSpec, exit: ExitInfo) {
   return exit.code === 0 && !exit.signal && spec.restart.policy !== 'always' ? 'completed' : 'exited';
+}
+
+/**
+ * Sends the stack workflow the activity's report (SPEC §5 `serviceReport`), completed with what the
+ * activity learned. A stack workflow that is gone (terminated by hand) changes nothing for the service.
+ */
+export async function tellStack(reportTo: ReportTo | undefined, learned: Partial<ServiceReport>): Promise<void> {
+  if (!reportTo) return;
+  try {
+    await Context.current().client.workflow.getHandle(reportTo.workflowId).signal(serviceReportSignal, { ...reportTo.report, ...learned });
+  } catch {
+    // Its seq makes a report sent again by a retry harmless; one that cannot be sent is superseded by the next.
+  }
 }
 
 /** Runs a registry change; its failure comes back as a message instead of failing the lifecycle step. */

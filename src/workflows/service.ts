@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
-import type { SpawnResult, StopResult } from '../activities/contract.js';
+import type { ReportTo, SpawnResult, StopResult } from '../activities/contract.js';
 import type { ExitInfo, ServiceSpec, ServiceState } from '../model.js';
 import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
 import { describeGates, describeProbe, type DependencyGate } from '../lifecycle/plan.js';
@@ -133,9 +133,9 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
    * dependencies (the activity's summary and result say for what and how long); the stack's
    * dependenciesMet signal replaces that wait by a plain spawn.
    */
-  async function spawn(): Promise<SpawnResult> {
+  async function spawn(reportTo: ReportTo): Promise<SpawnResult> {
     const { workflowId, runId } = workflowInfo();
-    const args = { stackDir, spec, workflowId, runId };
+    const args = { stackDir, spec, workflowId, runId, reportTo };
     const command = spec.command.join(' ');
     const gates = gate;
     gate = undefined;
@@ -164,11 +164,24 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     return activities.spawnService.executeWithOptions({ ...SHORT, summary: `spawn ${name}${cause}: ${command}` }, [args]);
   }
 
-  /** Resolves once the stack workflow has the report; only the last one is awaited. */
-  function report(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state' | 'seq'> = {}): Promise<void> {
+  type ReportFields = Omit<ServiceReport, 'service' | 'state' | 'seq'>;
+
+  /** The Web UI's "Current Details" of this service. */
+  function show(state: ServiceState, fields: ReportFields): void {
     setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
+  }
+
+  /** The next report, for an activity to send once it succeeds (it adds what it learned). */
+  function reportBy(state: ServiceState, fields: ReportFields = {}): ReportTo {
     reportSeq++;
-    return parent.signal(serviceReportSignal, { service: name, seq: reportSeq, state, restarts, ...fields }).catch(() => {
+    return { workflowId: input.parentWorkflowId, report: { service: name, seq: reportSeq, state, restarts, ...fields } };
+  }
+
+  /** Resolves once the stack workflow has the report; only the last one is awaited. */
+  function report(state: ServiceState, fields: ReportFields = {}): Promise<void> {
+    show(state, fields);
+    const { report: next } = reportBy(state, fields);
+    return parent.signal(serviceReportSignal, next).catch(() => {
       // The stack workflow may already be gone (terminated by hand); the service goes on regardless.
     });
   }
@@ -177,23 +190,19 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     attemptScope = new CancellationScope();
     try {
       return await attemptScope.run(async () => {
-        // No report before the spawn: the stack workflow marks a launch or a restart itself.
-        const spawned = await spawn();
-        void report(starting, { pid: spawned.pid, startedAt: spawned.startedAt, address: spawned.address });
+        // No report before the spawn: the stack workflow marks a launch or a restart itself. The
+        // spawn and readiness reports are sent by the activities themselves, the moment they know.
+        const spawned = await spawn(reportBy(starting));
+        const running = { pid: spawned.pid, startedAt: spawned.startedAt, address: spawned.address };
+        show(starting, running);
         const healthy = await activities.awaitHealthy.executeWithOptions(
           { ...awaitHealthyOptions(input), summary: `await healthy and register ${name}: ${describeProbe(spec)}` },
-          [{ stackDir, spec, pid: spawned.pid }],
+          [{ stackDir, spec, pid: spawned.pid, reportTo: reportBy('healthy', running) }],
         );
         if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
         bookkeepingError = healthy.registryError ?? null;
         // awaitHealthy registered it: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
-        void report('healthy', {
-          pid: spawned.pid,
-          startedAt: spawned.startedAt,
-          address: spawned.address,
-          healthyAt: healthy.healthyAt,
-          error: bookkeepingError,
-        });
+        show('healthy', { ...running, error: bookkeepingError });
         const ended = await activities.superviseService.executeWithOptions(
           { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
           [{ stackDir, spec, pid: spawned.pid }],

@@ -306,7 +306,6 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     const { service } = request;
     const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
     await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
-    for (const dependent of dependentsToCycle) relaunchLater(dependent);
 
     const healthyBefore = status[service].healthyAt;
     if (finished.has(service)) {
@@ -317,6 +316,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       changed();
       serviceHandle(service).signal(restartNowSignal, { cause: request.cause }).catch(() => undefined);
     }
+    // Only now: relaunched dependents are gated on the service's next process, not on the one going away.
+    for (const dependent of dependentsToCycle) relaunchLater(dependent);
     await condition(() => {
       const s = status[service];
       return phase !== 'running' || s.state === 'failed' || (s.state === 'healthy' && s.healthyAt !== healthyBefore);

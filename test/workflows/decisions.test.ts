@@ -7,8 +7,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { createActivities } from '../../src/activities/index.js';
-import type { SpawnInput, StopInput } from '../../src/activities/contract.js';
+import { tellStack, type createActivities } from '../../src/activities/index.js';
+import type { AwaitHealthyInput, SpawnInput, StopInput } from '../../src/activities/contract.js';
 import type { ServiceSpec, StackSpec } from '../../src/model.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/paths.js';
 import { hostTaskQueue, restartNowSignal, serviceWorkflowId, shutdownSignal, statusQuery, stopServiceSignal } from '../../src/workflows/definitions.js';
@@ -39,8 +39,17 @@ function stubs(overrides: Partial<Activities> = {}) {
   const calls: string[] = [];
   let pid = 1000;
   const base: Activities = {
-    spawnService: async () => ({ pid: ++pid, startedAt: new Date().toISOString(), adopted: false }),
-    awaitHealthy: async () => ({ kind: 'healthy', healthyAt: new Date().toISOString(), attempts: 1, detail: 'ok' }),
+    // Like the real ones, they send their reports to the stack themselves.
+    spawnService: async ({ reportTo }: SpawnInput) => {
+      const started = { pid: ++pid, startedAt: new Date().toISOString() };
+      await tellStack(reportTo, started);
+      return { ...started, adopted: false };
+    },
+    awaitHealthy: async ({ reportTo }: AwaitHealthyInput) => {
+      const healthyAt = new Date().toISOString();
+      await tellStack(reportTo, { healthyAt });
+      return { kind: 'healthy', healthyAt, attempts: 1, detail: 'ok' };
+    },
     superviseService: () => forever(),
     stopService: async () => ({ exit: null, escalated: false }),
     killService: async () => ({ exit: null, escalated: false }),
@@ -173,7 +182,9 @@ describe('stack workflow decisions', () => {
     const { activities } = stubs({
       spawnService: async (input: SpawnInput) => {
         spawns.push(input);
-        return { pid: 1 + spawns.length, startedAt: new Date().toISOString(), adopted: false };
+        const started = { pid: 1 + spawns.length, startedAt: new Date().toISOString() };
+        await tellStack(input.reportTo, started);
+        return { ...started, adopted: false };
       },
       stopService: async (input: StopInput) => {
         stops.push(input);
@@ -220,8 +231,9 @@ describe('stack workflow decisions', () => {
 
   test('a gated service whose dependency failed is told to give up and ends blocked with the reason', async () => {
     const { activities, calls } = stubs({
-      awaitHealthy: async (input: { spec: ServiceSpec }) => {
+      awaitHealthy: async (input: AwaitHealthyInput) => {
         if (input.spec.name === 'db') throw ApplicationFailure.nonRetryable('db: never ready', 'ServiceStartError');
+        await tellStack(input.reportTo, { healthyAt: new Date().toISOString() });
         return { kind: 'healthy', healthyAt: new Date().toISOString(), attempts: 1, detail: 'ok' };
       },
       // The gate never opens here: the stub stands for a host whose bus waits for db.
