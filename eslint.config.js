@@ -7,7 +7,7 @@ const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'net', 'http', 'https
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'test-output/**', 'examples/**', 'bench/fixture/**', 'test/fixtures/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.cts'],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -15,7 +15,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/lifecycle/**/*.ts', 'src/graph/**/*.ts'],
+    // The codec's failure converter and redaction run inside the workflow sandbox too.
+    files: ['src/workflows/**/*.ts', 'src/lifecycle/**/*.ts', 'src/graph/**/*.ts', 'src/codec/failure-converter.cts', 'src/codec/redact.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

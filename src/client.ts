@@ -1,8 +1,9 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
-import type { ServiceStatus, StackSpec, StackStatus } from './model.js';
 import { observeService, type PendingSupervision, type ResourceSample } from './lifecycle/hosts.js';
+import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
+import type { ServiceStatus, StackSpec, StackStatus } from './model.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
 import {
   applyConfigUpdate,
@@ -19,6 +20,9 @@ import {
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
 import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
+
+/** gRPC status code. */
+const GRPC_NOT_FOUND = 5;
 
 export interface StartResult {
   /** false when the stack was already running and the services were added to it. */
@@ -65,6 +69,7 @@ export class StackClient {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
     }
+    await this.requireKey(stack.name);
     const wanted = services.length ? services : Object.keys(stack.services);
     const added = await this.handle(stack.name).executeUpdate(startServicesUpdate, { args: [{ stack, services: wanted }] });
     return { started: false, added };
@@ -130,11 +135,13 @@ export class StackClient {
 
   /** Restarts one service through the workflow; resolves once it is healthy again. */
   async restart(stack: string, service: string, withDependents = false): Promise<void> {
+    await this.requireKey(stack);
     await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] });
   }
 
   /** Applies an edited stack file to the running stack; resolves with the plan once it has settled. */
   async reload(stack: StackSpec): Promise<ReloadPlan> {
+    await this.requireKey(stack.name);
     return this.handle(stack.name).executeUpdate(applyConfigUpdate, { args: [stack] });
   }
 
@@ -146,6 +153,7 @@ export class StackClient {
   /** Signals shutdown (accepted even with no worker up) and waits for the drain to finish. */
   async shutdown(stack: string, reason: string, timeoutMs?: number): Promise<StackStatus | null> {
     if (!(await this.isRunning(stack))) return null;
+    await this.requireKey(stack);
     const handle = this.handle(stack);
     await handle.signal(shutdownSignal, { reason, timeoutMs });
     return handle.result();
@@ -165,6 +173,7 @@ export class StackClient {
     graceMs = 5000,
   ): Promise<{ drained: StackStatus | null; unfinished?: undefined } | { drained?: undefined; unfinished: StackStatus }> {
     if (!(await this.isRunning(stack))) return { drained: null };
+    await this.requireKey(stack);
     const handle = this.handle(stack);
     await handle.signal(shutdownSignal, { reason, timeoutMs: budgetMs });
     let timer: NodeJS.Timeout | undefined;
@@ -181,5 +190,36 @@ export class StackClient {
     if (!observed) return { drained: await result };
     const services = Object.fromEntries(Object.entries(observed.services).filter(([, s]) => s.state !== 'stopped' && s.state !== 'completed' && s.state !== 'failed' && s.state !== 'blocked'));
     return { unfinished: { ...observed, services } };
+  }
+
+  /**
+   * Throws EncryptionKeyError (naming the key id) unless this client can read the running stack's
+   * payloads: checked on the input of its current run before any signal or update, because a
+   * workflow cannot read a message sealed with another key. So a wrong key starts or stops nothing.
+   */
+  async requireKey(stack: string): Promise<void> {
+    let history;
+    try {
+      ({ history } = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: stackWorkflowId(stack) },
+        maximumPageSize: 1,
+      }));
+    } catch (err) {
+      // No such stack: the call that follows reports it as it always does.
+      if ((err as { code?: number }).code === GRPC_NOT_FOUND) return;
+      throw err;
+    }
+    const payloads = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const codecs = this.client.options.loadedDataConverter.payloadCodecs;
+    if (codecs.length === 0) {
+      const sealed = payloads.find(isEncrypted);
+      if (sealed) {
+        const id = payloadKeyId(sealed) ?? '(none)';
+        throw new EncryptionKeyError(`stack ${stack} is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
+      }
+      return;
+    }
+    for (const codec of [...codecs].reverse()) await codec.decode(payloads);
   }
 }

@@ -54,6 +54,16 @@ export interface DependencySpec {
   timeoutMs?: number;
 }
 
+/** Restart the service when files change (the stack file's `watch:`; see src/watch/). */
+export interface WatchSettings {
+  /** Absolute paths, directories or single files, resolved against the stack file's folder. */
+  paths: string[];
+  /** Globs of changes to ignore, relative to each watched path; one without a `/` matches a name at any depth. */
+  ignore: string[];
+  /** A burst of changes restarts once, this long (ms) after its last change. */
+  debounceMs: number;
+}
+
 export interface ServiceSpec {
   /** Unique within the stack; replicas are expanded to `name#i`. */
   name: string;
@@ -79,6 +89,7 @@ export interface ServiceSpec {
   liveness?: LivenessSettings;
   restart: RestartSettings;
   shutdown: ShutdownSettings;
+  watch?: WatchSettings;
   host: string;
 }
 

@@ -8,3 +8,5 @@ export const PACKAGE_ROOT = resolve(here, here.endsWith('/dist/src') ? '../..' :
 export const WORKFLOWS_ENTRY_PATH = resolve(PACKAGE_ROOT, 'dist/src/workflows/index.js');
 export const WORKFLOW_BUNDLE_PATH = resolve(PACKAGE_ROOT, 'dist/workflow-bundle.js');
 export const CLI_ENTRY_PATH = resolve(PACKAGE_ROOT, 'bin/stackflow.js');
+/** The failure converter module every data converter names (CommonJS: the SDK `require()`s it). */
+export const FAILURE_CONVERTER_PATH = resolve(PACKAGE_ROOT, 'dist/src/codec/failure-converter.cjs');

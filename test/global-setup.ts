@@ -6,6 +6,7 @@
  * Jest loads globalSetup with Node's own ESM loader (no ts-jest for what it imports), so this uses
  * the compiled modules: `npm test` builds first, as the integration tests need the workflow bundle.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,11 @@ const outputDir = path.join(root, 'test-output');
 const SERVER_KEY = Symbol.for('stackflow.test.temporalServer');
 
 export default async function globalSetup(): Promise<void> {
+  // Tests encrypt as users do, with a key of their own: never the developer's key file or variable.
+  process.env.STACKFLOW_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+  delete process.env.STACKFLOW_ENCRYPTION;
+  // Workers the tests start serve no codec endpoint unless a test asks (the UI tests choose a free port).
+  process.env.STACKFLOW_CODEC_ENDPOINT = 'off';
   if (process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS) return;
   await mkdir(outputDir, { recursive: true });
   const cliPath = await resolveTemporalCli({ log: (line) => console.log(`[temporal] ${line}`) });

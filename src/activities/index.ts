@@ -13,6 +13,7 @@ import { ReadinessBus } from '../host/readiness-bus.js';
 import { cpuPercent, sampleGroup, type GroupSample } from '../process/proc.js';
 import type { ResourceSample } from '../lifecycle/hosts.js';
 import { describeGates } from '../lifecycle/plan.js';
+import { restartOnChange } from '../watch/restart-on-change.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
 import type {
@@ -156,6 +157,11 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
           });
         }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
         signal.addEventListener('abort', () => clearInterval(rotation));
+        // `watch:` lives as long as this supervision: a worker that adopts the service watches again.
+        if (spec.watch) {
+          const { client, log } = Context.current();
+          restartOnChange(spec, { client, log, signal, processStartedMs: Date.parse(record.startedAt) });
+        }
         const exit = manager.waitForExit(record, signal).then(
           (info): SupervisionResult => ({ reason: 'exit', exit: info, detail: `${spec.name}: ${describeExit(info)}` }),
         );

@@ -1,6 +1,7 @@
 // The `stackflow` command line (SPEC §1). Each command returns its exit code (SPEC §8).
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/index.js';
 import { red } from './output.js';
 import { DEFAULT_STACK_FILE } from './stack-file.js';
 import { up } from './commands/up.js';
@@ -92,6 +93,17 @@ function report(err: unknown): number {
     console.error(err.exitCode === EXIT.usage ? err.message : red(err.message));
     return err.exitCode;
   }
+  const keyError = findCause(err, EncryptionKeyError) ?? findCause(err, EncryptionConfigError);
+  if (keyError) {
+    console.error(red(keyError.message));
+    return keyError instanceof EncryptionConfigError ? EXIT.usage : EXIT.failure;
+  }
   console.error(red(err instanceof Error ? (err.stack ?? err.message) : String(err)));
   return EXIT.failure;
+}
+
+/** `err` or the first error of its `cause` chain that is a `type` (the SDK wraps codec errors). */
+function findCause<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof type) return e;
+  return undefined;
 }

@@ -5,8 +5,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { StackClient } from '../client.js';
+import {
+  codecCorsOrigins,
+  codecEndpointPort,
+  codecEndpointUrl,
+  EncryptionConfigError,
+  loadKeyring,
+  stackflowDataConverter,
+  type Keyring,
+} from '../codec/index.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
 import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
@@ -22,22 +32,63 @@ export interface Session {
   client: Client;
   connection: Connection;
   stacks: StackClient;
+  /** The data converter of this session's client, which its in-process worker shares. */
+  dataConverter: DataConverter;
   close(): Promise<void>;
+}
+
+export interface Encryption {
+  /** null: STACKFLOW_ENCRYPTION=off. */
+  keyring: Keyring | null;
+  dataConverter: DataConverter;
+}
+
+/**
+ * The encryption settings of this process (SPEC §7a). `createKey`: the command starts a stack, so it
+ * may create the key file (its path is told through `log`). A bad setting is a usage error (exit 2).
+ */
+export async function encryptionFromEnv(createKey: boolean, log: (line: string) => void): Promise<Encryption> {
+  try {
+    const keyring = await loadKeyring({ create: createKey, log });
+    return { keyring, dataConverter: stackflowDataConverter(keyring) };
+  } catch (err) {
+    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** The codec endpoint settings from STACKFLOW_CODEC_ENDPOINT (exit 2 when malformed); null: off. */
+export function codecEndpointFromEnv(): { port: number; extraOrigins: string[] } | null {
+  try {
+    const port = codecEndpointPort();
+    return port === null ? null : { port, extraOrigins: codecCorsOrigins() };
+  } catch (err) {
+    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
 }
 
 export function taskQueueFromEnv(): string {
   return process.env.STACKFLOW_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }
 
-export async function openSession(home: string, log: (line: string) => void): Promise<Session> {
+/**
+ * `createKey`: this command starts a stack (`up`), so it creates the encryption key file when there is
+ * no key yet; other commands use the key there is and fail naming the key id a stack needs.
+ */
+export async function openSession(home: string, log: (line: string) => void, { createKey = false } = {}): Promise<Session> {
+  const { dataConverter } = await encryptionFromEnv(createKey, log);
+  const endpoint = codecEndpointFromEnv();
   let temporal;
   try {
-    temporal = await ensureTemporal({ home, log });
+    // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
+    const codecEndpoint = endpoint && endpoint.port !== 0 ? { codecEndpoint: codecEndpointUrl(endpoint.port) } : {};
+    temporal = await ensureTemporal({ home, log, ...codecEndpoint });
   } catch (err) {
     if (err instanceof TemporalUnreachableError) throw new CliError(err.message, EXIT.unreachable);
     throw err;
   }
-  const { client, connection, namespace } = await connectClient({ address: temporal.address });
+  const { client, connection, namespace } = await connectClient({ address: temporal.address, dataConverter });
   const taskQueue = taskQueueFromEnv();
   return {
     address: temporal.address,
@@ -47,6 +98,7 @@ export async function openSession(home: string, log: (line: string) => void): Pr
     client,
     connection,
     stacks: new StackClient(client, taskQueue),
+    dataConverter,
     close: () => connection.close(),
   };
 }
@@ -108,11 +160,15 @@ export async function startInProcessWorker(session: Session, home: string): Prom
     ),
   });
   const connection = await connectWorkerConnection({ address: session.address });
+  const endpoint = codecEndpointFromEnv();
   const worker = await createStackflowWorker({
     connection,
     namespace: session.namespace,
     taskQueue: session.taskQueue,
     host: DEFAULT_HOST,
+    dataConverter: session.dataConverter,
+    ...(endpoint ? { codecEndpoint: endpoint } : {}),
+    log: (line) => appendFileSync(logFile, `${new Date().toISOString()} [WARN] ${line}\n`),
   });
   const running = worker.run();
   return {

@@ -38,8 +38,14 @@ async function executableProblem(program: string, service: ServiceSpec): Promise
   for (const dir of searchPath.split(delimiter).filter(Boolean)) {
     if (await isExecutableFile(join(dir, program))) return undefined;
   }
-  return `executable "${program}" not found on PATH (install it or fix the command)`;
+  const hint = INSTALL_HINTS[program];
+  return `executable "${program}" not found on PATH (install it or fix the command${hint ? `; ${hint}` : ''})`;
 }
+
+/** How to install a program that stack files commonly run, added to its "not found" problem. */
+const INSTALL_HINTS: Record<string, string> = {
+  uv: 'for uv: `python3 -m pip install uv` or the installer at https://docs.astral.sh/uv/getting-started/installation/',
+};
 
 /** Why nothing else can listen on the port now, if it cannot: bound briefly on 127.0.0.1 and released. */
 function portProblem(port: number): Promise<string | undefined> {
@@ -63,6 +69,11 @@ async function serviceProblems(service: ServiceSpec, checkPort: boolean): Promis
   if (!service.shell && cwdExists) {
     const problem = await executableProblem(service.command[0]!, service);
     if (problem) problems.push({ path: `${path}.command`, message: problem });
+  }
+  for (const [index, watched] of (service.watch?.paths ?? []).entries()) {
+    if (!(await exists(watched))) {
+      problems.push({ path: `${path}.watch.paths[${index}]`, message: `"${watched}" does not exist (create it or fix the path)` });
+    }
   }
   if (checkPort && service.port !== undefined) {
     const problem = await portProblem(service.port);

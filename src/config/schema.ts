@@ -194,6 +194,17 @@ const restart = z.union([
   restartSettings,
 ]);
 
+/**
+ * `watch:` restarts the service when files change: `paths` as docker compose's `develop.watch` `path`
+ * (relative to the stack file), `ignore` globs relative to each path, `debounce` as process-compose's.
+ * `paths` may be left to the service when `defaults:` gives the rest.
+ */
+const watch = strictMap({
+  paths: listOfStrings.optional(),
+  ignore: listOfStrings.optional(),
+  debounce: duration().optional(),
+});
+
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
 
 export const serviceSchema = strictMap({
@@ -209,6 +220,7 @@ export const serviceSchema = strictMap({
   restart: restart.optional(),
   shutdown: strictMap({ signal: z.enum(SIGNALS).optional(), timeout: duration().optional() }).optional(),
   replicas: positiveCount.optional(),
+  watch: watch.optional(),
   host: nonEmptyString.optional(),
   disabled: flag.optional(),
 });

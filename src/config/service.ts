@@ -1,7 +1,7 @@
 // One service as written (with `defaults:` merged in) -> its resolved spec, before replicas and injected env.
 import { DEFAULT_HOST } from '../workflows/definitions.js';
 import { resolve } from 'node:path';
-import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec } from '../model.js';
+import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec, WatchSettings } from '../model.js';
 import { MISSING_COMMAND, toArgv } from './command-line.js';
 import { readEnvFiles } from './env-file.js';
 import type { Lookup } from './interpolate.js';
@@ -115,9 +115,24 @@ function resolveRestart(input: ServiceInput): RestartSettings {
   };
 }
 
+/** Default `watch.debounce`: process-compose's, and about one editor save's burst of events. */
+const WATCH_DEBOUNCE_MS = 300;
+
+function resolveWatch(input: ServiceInput, dir: string, report: ReportProblem): WatchSettings | undefined {
+  const watch = input.watch;
+  if (watch === undefined) return undefined;
+  const paths = (watch.paths ?? []).filter((path) => path.trim() !== '');
+  if (paths.length === 0) {
+    report('watch.paths', 'missing (list the files or folders to watch, e.g. paths: [apps/data])');
+    return undefined;
+  }
+  return { paths: paths.map((path) => resolve(dir, path)), ignore: watch.ignore ?? [], debounceMs: watch.debounce ?? WATCH_DEBOUNCE_MS };
+}
+
 export function resolveService(name: string, input: ServiceInput, context: ServiceContext, report: ReportProblem): BaseService {
   const { env, publicEnv } = resolveEnv(input, context, report);
   const liveness = resolveLiveness(input, report);
+  const watch = resolveWatch(input, context.dir, report);
   return {
     spec: {
       name,
@@ -137,6 +152,7 @@ export function resolveService(name: string, input: ServiceInput, context: Servi
       ...(liveness === undefined ? {} : { liveness }),
       restart: resolveRestart(input),
       shutdown: { signal: input.shutdown?.signal ?? 'SIGTERM', timeoutMs: input.shutdown?.timeout ?? 10_000 },
+      ...(watch === undefined ? {} : { watch }),
       host: input.host ?? DEFAULT_HOST,
     },
     replicas: input.replicas ?? 1,

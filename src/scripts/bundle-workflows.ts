@@ -1,9 +1,14 @@
 // Build step: bundle the workflow code once, so `up` and the worker never run webpack.
 import { writeFile } from 'node:fs/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_ENTRY_PATH } from '../paths.js';
+import { FAILURE_CONVERTER_PATH, WORKFLOW_BUNDLE_PATH, WORKFLOWS_ENTRY_PATH } from '../paths.js';
 
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY_PATH, logger: quietLogger() });
+// The sandbox's failure converter is bundled in: workflow failures carry their message encrypted too.
+const { code } = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_ENTRY_PATH,
+  failureConverterPath: FAILURE_CONVERTER_PATH,
+  logger: quietLogger(),
+});
 await writeFile(WORKFLOW_BUNDLE_PATH, code);
 console.log(`workflow bundle: ${WORKFLOW_BUNDLE_PATH} (${(code.length / 1024).toFixed(0)} KiB)`);
 

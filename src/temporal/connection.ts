@@ -1,4 +1,5 @@
 import { Client, Connection, type ConnectionOptions, type Metadata } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import { TemporalUnreachableError } from './errors.js';
@@ -66,8 +67,15 @@ function unreachable(address: string, cause: unknown): TemporalUnreachableError 
   );
 }
 
+export interface ConnectClientOptions extends TemporalConfigOptions {
+  /** Defaults to the SDK's 10 s. */
+  connectTimeoutMs?: number;
+  /** stackflow's (codec/stackflowDataConverter); the SDK default (no encryption) when absent. */
+  dataConverter?: DataConverter;
+}
+
 export async function connectClient(
-  opts: TemporalConfigOptions & { /** Defaults to the SDK's 10 s. */ connectTimeoutMs?: number } = {},
+  opts: ConnectClientOptions = {},
 ): Promise<{ client: Client; connection: Connection; namespace: string }> {
   const config = loadTemporalConfig(opts);
   let connection: Connection;
@@ -76,7 +84,8 @@ export async function connectClient(
   } catch (err) {
     throw unreachable(config.address, err);
   }
-  return { client: new Client({ connection, namespace: config.namespace }), connection, namespace: config.namespace };
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: opts.dataConverter });
+  return { client, connection, namespace: config.namespace };
 }
 
 export async function connectWorkerConnection(opts: TemporalConfigOptions = {}): Promise<NativeConnection> {

@@ -25,6 +25,8 @@ export interface DevServerOptions {
   /** Run in its own process group, unreferenced, so the server outlives this process. */
   detached: boolean;
   extraArgs?: string[];
+  /** The Web UI decodes payloads through this codec endpoint (`--ui-codec-endpoint`), e.g. `http://127.0.0.1:8234`. */
+  codecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -58,6 +60,7 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     String(opts.port),
     ...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
     ...(opts.dbFile === undefined ? [] : ['--db-filename', opts.dbFile]),
+    ...(opts.codecEndpoint === undefined ? [] : ['--ui-codec-endpoint', opts.codecEndpoint]),
     '--search-attribute',
     'StackName=Keyword',
     '--dynamic-config-value',

@@ -34,6 +34,8 @@ export interface EnsureTemporalOptions {
   log: (line: string) => void;
   /** Defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Where the embedded server's Web UI decodes payloads: the worker's codec endpoint (SPEC §7a). */
+  codecEndpoint?: string;
 }
 
 /** Contents of `<home>/temporal.pid`; `startTime` guards against signalling a process that reused the pid. */
@@ -152,6 +154,7 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
       dbFile: db,
       logFile: log,
       detached: true,
+      ...(opts.codecEndpoint === undefined ? {} : { codecEndpoint: opts.codecEndpoint }),
       // `default` always exists; any other namespace must be created at launch.
       extraArgs: namespace === DEFAULT_TEMPORAL_NAMESPACE ? [] : ['--namespace', namespace],
     });

@@ -19,6 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
+import { redactedEnv } from '../codec/redact.js';
 import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
 import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
@@ -498,6 +499,8 @@ function serviceDetails(spec: ServiceSpec): string {
     `**port** ${spec.port ?? '-'} · **host** ${spec.host}`,
     `**readiness** ${spec.health.probe.kind} every ≤${spec.health.intervalMs}ms, ready timeout ${spec.health.readyTimeoutMs}ms`,
     `**restart** ${spec.restart.policy}, at most ${spec.restart.maxRestarts} in 10m`,
+    // Secret values (env files, the caller's environment) show as *** (SPEC §7a).
+    `**env** ${Object.entries(redactedEnv(spec)).map(([k, v]) => `\`${k}=${v}\``).join(' ') || '-'}`,
     `**depends on** ${deps.length ? deps.join(', ') : 'nothing'}`,
   ].join('\n\n');
 }

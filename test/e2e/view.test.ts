@@ -117,7 +117,15 @@ describe('up on a terminal', () => {
   test('redraws the service lines in place (cursor up, clear line) and marks them done', async () => {
     const stack = await fixtureStack();
     // `script` gives the command a pseudo-terminal; colours on (NO_COLOR unset).
-    const env: Record<string, string> = { ...stack.env, PATH: process.env.PATH!, HOME: process.env.HOME!, TERM: 'xterm-256color' };
+    const env: Record<string, string> = {
+      ...stack.env,
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME!,
+      TERM: 'xterm-256color',
+      // The run's key and no codec endpoint, as for every test (test/global-setup.ts).
+      STACKFLOW_ENCRYPTION_KEY: process.env.STACKFLOW_ENCRYPTION_KEY!,
+      STACKFLOW_CODEC_ENDPOINT: process.env.STACKFLOW_CODEC_ENDPOINT!,
+    };
     delete env.NO_COLOR;
     const command = `stty cols 100 rows 30; ${process.execPath} ${CLI} up -d -c ${stack.file}`;
     const result = await execa('script', ['-qfec', command, '/dev/null'], { reject: false, env, extendEnv: false, timeout: 60_000 });

@@ -21,7 +21,7 @@ import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { serviceWorkflowId, shutdownSignal } from '../../src/workflows/definitions.js';
 import { DEFAULT_TUNING } from '../../src/workflows/service.js';
 import { firstTime, fixtureStack, forceCleanUp, readTimeline, stackProcesses, type TestWorld } from '../support/harness.js';
-import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
+import { connectTestClient, testDataConverter, testTemporalAddress } from '../support/temporal-server.js';
 import {
   isLive,
   killAllWorkerProcesses,
@@ -62,7 +62,7 @@ async function recoveryWorld(temporalClient = client, address = testTemporalAddr
   const taskQueue = `test-${randomUUID()}`;
   const dir = await mkdtemp(join(tmpdir(), 'stackflow-recovery-'));
   const stacks = new StackClient(temporalClient, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
-  const world: TestWorld = { stacks, taskQueue, dir, fixtures: [], stop: async () => undefined };
+  const world: TestWorld = { stacks, taskQueue, dir, fixtures: [], codecEndpoint: null, stop: async () => undefined };
   return { world, stacks, taskQueue, dir, startWorker: () => startWorkerProcess({ address, taskQueue }) };
 }
 
@@ -312,7 +312,7 @@ describe('Temporal server restart', () => {
     const serverOptions = { cliPath, port, dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'server.log'), detached: false };
     let server: DevServer | undefined = await startDevServer(serverOptions);
     cleanups.push(() => server?.stop());
-    const own = await connectClient({ address: server.address, env: {} });
+    const own = await connectClient({ address: server.address, env: {}, dataConverter: await testDataConverter() });
     cleanups.push(() => own.connection.close());
 
     const { world, stacks, startWorker } = await recoveryWorld(own.client, server.address);

@@ -1,5 +1,6 @@
 // Records the histories that test/replay/replay.test.ts replays: real runs of the workflows through
 // startup, a crash and its restart, restarts by update (with continue-as-new) and the drain.
+// Payloads are encrypted with the test key of replay-key.ts.
 // Run it with `npm run record-histories` after a deliberate workflow change, and commit the files.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
@@ -11,10 +12,11 @@ import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { serviceWorkflowId, stackWorkflowId } from '../../src/workflows/definitions.js';
 import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js';
 import { testTemporalAddress } from '../support/temporal-server.js';
+import { REPLAY_ENCRYPTION_KEY } from './replay-key.js';
 
 let world: TestWorld;
 beforeAll(async () => {
-  world = await startWorld({ maxHistoryEvents: 60 });
+  world = await startWorld({ maxHistoryEvents: 60 }, { encryptionKey: REPLAY_ENCRYPTION_KEY });
 });
 afterAll(async () => {
   await world.stop();

@@ -11,15 +11,18 @@ import { StackClient } from '../../src/client.js';
 import { loadStack } from '../../src/config/index.js';
 import type { StackSpec } from '../../src/model.js';
 import { createStackflowWorker } from '../../src/worker.js';
+import type { CodecEndpoint } from '../../src/codec/index.js';
 import { DEFAULT_TUNING, type Tuning } from '../../src/workflows/service.js';
 import { serviceWorkflowId, stackWorkflowId } from '../../src/workflows/definitions.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
-import { connectTestClient, testTemporalAddress } from './temporal-server.js';
+import { connectTestClient, testDataConverter, testTemporalAddress } from './temporal-server.js';
 
 export const FIXTURE_SERVICE = resolve('test/fixtures/service.mjs');
 
 export interface TestWorld {
   stacks: StackClient;
+  /** The codec endpoint of the world's worker, when startWorld was asked for one. */
+  codecEndpoint: CodecEndpoint | null;
   taskQueue: string;
   dir: string;
   /** Every stack made by fixtureStack: `stop` clears away whatever a failed test left of them. */
@@ -30,19 +33,38 @@ export interface TestWorld {
 // Worker state changes at INFO would bury the test output.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-/** A worker and client on a fresh task queue, and a scratch directory for stack files and logs. */
-export async function startWorld(tuning: Partial<Tuning> = {}): Promise<TestWorld> {
+export interface WorldOptions {
+  /** Base64 key(s) as STACKFLOW_ENCRYPTION_KEY takes them; default: the run's key (test/global-setup.ts). */
+  encryptionKey?: string;
+  /** Serve the codec endpoint on this port (0: a free one). */
+  codecEndpointPort?: number;
+}
+
+/**
+ * A worker and client on a fresh task queue, and a scratch directory for stack files and logs.
+ * Payloads are encrypted, as for users: with the jest run's random key unless `options` names one.
+ */
+export async function startWorld(tuning: Partial<Tuning> = {}, options: WorldOptions = {}): Promise<TestWorld> {
   const taskQueue = `test-${randomUUID()}`;
   const dir = await mkdtemp(join(tmpdir(), 'stackflow-test-'));
-  const { client, connection } = await connectTestClient();
+  const dataConverter = await testDataConverter(options.encryptionKey);
+  const { client, connection } = await connectTestClient(dataConverter);
   const nativeConnection = await NativeConnection.connect({ address: testTemporalAddress() });
-  const worker = await createStackflowWorker({ connection: nativeConnection, namespace: 'default', taskQueue, host: 'local' });
+  const worker = await createStackflowWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    host: 'local',
+    dataConverter,
+    ...(options.codecEndpointPort === undefined ? {} : { codecEndpoint: { port: options.codecEndpointPort } }),
+  });
   const running = worker.run();
   const stacks = new StackClient(client, taskQueue, { ...DEFAULT_TUNING, heartbeatTimeoutMs: 3000, ...tuning });
   const fixtures: StackSpec[] = [];
   return {
     taskQueue,
     stacks,
+    codecEndpoint: worker.codecEndpoint,
     dir,
     fixtures,
     stop: async () => {

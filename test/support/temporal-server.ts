@@ -1,5 +1,16 @@
 import type { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { connectClient } from '../../src/temporal/connection.js';
+import { loadKeyring, stackflowDataConverter } from '../../src/codec/index.js';
+
+/**
+ * stackflow's data converter with `key` (base64, as STACKFLOW_ENCRYPTION_KEY takes it); by default
+ * the jest run's random key, which test/global-setup.ts puts in the environment.
+ */
+export async function testDataConverter(key = process.env.STACKFLOW_ENCRYPTION_KEY): Promise<DataConverter> {
+  if (!key) throw new Error('STACKFLOW_ENCRYPTION_KEY is not set: run tests through jest with test/global-setup.ts');
+  return stackflowDataConverter(await loadKeyring({ create: false, env: { STACKFLOW_ENCRYPTION_KEY: key } }));
+}
 
 /** Address of the dev server test/global-setup.ts started for this jest run. */
 export function testTemporalAddress(): string {
@@ -12,8 +23,8 @@ export function testTemporalAddress(): string {
   return address;
 }
 
-/** A client for the test server in the `default` namespace; close `connection` in afterAll. */
-export async function connectTestClient(): Promise<{ client: Client; connection: Connection; namespace: string }> {
+/** A client for the test server in the `default` namespace (encrypting with the run's key by default); close `connection` in afterAll. */
+export async function connectTestClient(dataConverter?: DataConverter): Promise<{ client: Client; connection: Connection; namespace: string }> {
   // An empty env keeps the developer's TEMPORAL_* variables and client config file out of tests.
-  return connectClient({ address: testTemporalAddress(), env: {} });
+  return connectClient({ address: testTemporalAddress(), env: {}, dataConverter: dataConverter ?? (await testDataConverter()) });
 }

@@ -41,6 +41,7 @@ export async function startWorkerProcess(opts: {
   prefix?: string[];
   /** More `stackflow worker` options, e.g. `['--advertise', '10.0.0.5']`. */
   args?: string[];
+  /** Set over the environment described above (e.g. another STACKFLOW_ENCRYPTION_KEY). */
   env?: Record<string, string>;
 }): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));

@@ -1,7 +1,7 @@
 // Headless Debian Chromium driven by playwright-core for the Web UI test: never a Playwright
 // browser download, always the distribution's binary that .ci/install-chromium.sh installs.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -54,4 +54,16 @@ export async function waitForHttp(url: string, timeoutMs: number): Promise<void>
     if (Date.now() >= deadline) throw new Error(`The Temporal Web UI did not answer at ${url} within ${timeoutMs} ms (${last}).`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The iframe a User Metadata panel renders its markdown in, found by the panel's heading. */
+export function markdownPanel(page: Page, heading: string): FrameLocator {
+  return page
+    .locator('div')
+    .filter({ has: page.getByRole('heading', { name: heading, exact: true }) })
+    .filter({ has: page.locator('iframe') })
+    .last()
+    .locator('iframe')
+    .first()
+    .contentFrame();
 }

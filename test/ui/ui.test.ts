@@ -1,5 +1,6 @@
 // The Temporal Web UI tells a stack's startup story (issue 4, item 2): a real 3-service stack on a
 // dev server of our own with its UI, looked at in headless Debian Chromium through playwright-core.
+// Payloads are encrypted (issue 12): the UI decodes them through the worker's codec endpoint.
 // jest's global server is headless, so this file starts its own; screenshots go to test-output/ui/.
 //
 // What UI 2.42.1 (bundled in Temporal CLI 1.5.1) shows, and where this test looks for it:
@@ -14,12 +15,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, FrameLocator, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { watchUntilSettled } from '../../src/cli/progress.js';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js';
-import { launchChromium, requireChromium, waitForHttp, waitWithReload } from './browser.js';
+import { launchChromium, markdownPanel, requireChromium, waitForHttp, waitWithReload } from './browser.js';
 
 const OUTPUT_DIR = path.resolve('test-output/ui');
 const ACTIVITIES = ['spawnService', 'awaitHealthy', 'superviseService'];
@@ -37,14 +38,17 @@ beforeAll(async () => {
   const port = await findFreePort();
   let uiPort = await findFreePort();
   while (uiPort === port) uiPort = await findFreePort();
+  let codecPort = await findFreePort();
+  while (codecPort === port || codecPort === uiPort) codecPort = await findFreePort();
   const logFile = path.join(OUTPUT_DIR, 'temporal-ui-server.log');
   await rm(logFile, { force: true });
-  server = await startDevServer({ cliPath, port, uiPort, logFile, detached: false });
+  // Payloads are encrypted: the UI reads them through the worker's codec endpoint, as users' does.
+  server = await startDevServer({ cliPath, port, uiPort, logFile, detached: false, codecEndpoint: `http://127.0.0.1:${codecPort}` });
 
   const globalAddress = process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
   process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = server.address;
   try {
-    world = await startWorld();
+    world = await startWorld({}, { codecEndpointPort: codecPort });
   } finally {
     if (globalAddress === undefined) delete process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS;
     else process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = globalAddress;
@@ -62,18 +66,6 @@ afterAll(async () => {
     await server?.stop();
   }
 }, 60_000);
-
-/** The iframe a User Metadata panel renders its markdown in, found by the panel's heading. */
-function markdownPanel(page: Page, heading: string): FrameLocator {
-  return page
-    .locator('div')
-    .filter({ has: page.getByRole('heading', { name: heading, exact: true }) })
-    .filter({ has: page.locator('iframe') })
-    .last()
-    .locator('iframe')
-    .first()
-    .contentFrame();
-}
 
 describe('the Temporal Web UI', () => {
   test('lists a 3-service stack by StackName and shows its child workflows, activities and summaries', async () => {

@@ -55,6 +55,19 @@ describe('preflight', () => {
     ]);
   });
 
+  it('adds the install hint when uv is not on PATH', async () => {
+    expect(await problemsOf({ sync: { command: 'uv sync --frozen', env: { PATH: join(dir, 'bin') } } })).toEqual([
+      'services.sync.command: executable "uv" not found on PATH (install it or fix the command; for uv: ' +
+        '`python3 -m pip install uv` or the installer at https://docs.astral.sh/uv/getting-started/installation/)',
+    ]);
+  });
+
+  it('reports a watch path that does not exist, and passes a folder and a file', async () => {
+    expect(await problemsOf({ api: { command: 'node', watch: { paths: ['bin', 'bin/data.txt', 'src/gone'] } } })).toEqual([
+      `services.api.watch.paths[2]: "${join(dir, 'src/gone')}" does not exist (create it or fix the path)`,
+    ]);
+  });
+
   it('reports a path that does not exist or is not executable', async () => {
     expect(await problemsOf({ api: { command: './missing.sh', cwd: 'bin' }, txt: { command: 'bin/data.txt' } })).toEqual([
       `services.api.command: executable "./missing.sh" not found at ${join(dir, 'bin/missing.sh')} (fix the path or the service's cwd)`,

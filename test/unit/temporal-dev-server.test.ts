@@ -38,6 +38,13 @@ describe('devServerArgs', () => {
     expect(args).not.toContain('--headless');
     expect(args.join(' ')).toContain('--ui-port 8233 --db-filename /var/x/temporal.db');
   });
+
+  test('a codec endpoint points the Web UI at it', () => {
+    expect(devServerArgs({ port: 7233, uiPort: 8233, codecEndpoint: 'http://127.0.0.1:8234' }).join(' ')).toContain(
+      '--ui-codec-endpoint http://127.0.0.1:8234',
+    );
+    expect(devServerArgs({ port: 7233 })).not.toContain('--ui-codec-endpoint');
+  });
 });
 
 describe('isTemporalReachable / findFreePort', () => {

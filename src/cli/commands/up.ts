@@ -37,7 +37,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
   const { spec } = loaded;
   const targets = services.length ? withDependencies(dependencyMap(spec), services) : Object.keys(spec.services);
 
-  const session = await openSession(spec.home, say);
+  const session = await openSession(spec.home, say, { createKey: true });
   try {
     if (session.uiUrl) say(`Temporal UI: ${session.uiUrl}/namespaces/${session.namespace}/workflows/${stackWorkflowId(spec.name)}`);
     const running = await session.stacks.status(spec.name);

@@ -4,8 +4,9 @@ import { isIP } from 'node:net';
 import { connectWorkerConnection, loadTemporalConfig, localAddressToward } from '../../temporal/index.js';
 import { escapeControl } from '../../config/index.js';
 import { createStackflowWorker } from '../../worker.js';
+import { DEFAULT_HOST } from '../../workflows/definitions.js';
 import { CliError, EXIT } from '../errors.js';
-import { taskQueueFromEnv } from '../session.js';
+import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
 export interface WorkerOptions {
   host: string;
@@ -20,6 +21,10 @@ export async function worker(options: WorkerOptions): Promise<number> {
   if (options.advertise !== undefined && !isIP(options.advertise) && !HOST_NAME.test(options.advertise)) {
     throw new CliError(escapeControl(`--advertise: expected an IP address or a host name (e.g. 10.0.0.5, gpu1.lan), got "${options.advertise}"`), EXIT.usage);
   }
+  // The worker of this machine (host `local`) may create the key, as `up` does; a worker for another
+  // host never does: without the key it reports the key id its tasks need instead of inventing one.
+  const { keyring, dataConverter } = await encryptionFromEnv(options.host === DEFAULT_HOST, console.log);
+  const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
     const advertise = options.advertise ?? (await localAddressToward(loadTemporalConfig().address));
@@ -29,7 +34,16 @@ export async function worker(options: WorkerOptions): Promise<number> {
       taskQueue: taskQueueFromEnv(),
       host: options.host,
       advertise,
+      dataConverter,
+      ...(endpoint ? { codecEndpoint: endpoint } : {}),
+      log: console.log,
     });
+    if (keyring === null) console.log('Payload encryption is off (STACKFLOW_ENCRYPTION=off).');
+    else if (keyring.current === null) {
+      console.log(`Warning: no encryption key (STACKFLOW_ENCRYPTION_KEY unset, no ${keyring.keyFile}): this worker cannot read encrypted stacks.`);
+    } else console.log(`Payloads encrypted with key ${keyring.current.id} (from ${keyring.source}).`);
+    if (stackflowWorker.codecEndpoint) console.log(`Codec endpoint for the Web UI: ${stackflowWorker.codecEndpoint.url}`);
+    // Last: tests and scripts take this line as "the worker is up".
     console.log(`stackflow worker for host "${options.host}" (advertised at ${advertise}) on task queue ${taskQueueFromEnv()}`);
     await stackflowWorker.run();
   } finally {
