@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURE, type StackInstance } from './generate.js';
+import { serviceCommand, type StackInstance } from './generate.js';
 import { drainMetrics, readTimeline, startMetrics } from './metrics.js';
 import { withTimeout } from './processes.js';
 import type { RunResult } from './report.js';
@@ -33,9 +33,9 @@ async function untilReady(port: number, deadline: number): Promise<void> {
 export async function runBaseline(kind: BaselineKind, s: StackInstance, timeoutMs: number): Promise<RunResult> {
   const children = new Map<string, ChildProcess>();
   const start = (name: string) => {
-    const env = { ...process.env, ...s.env, PORT: String(s.ports[name]), STACKFLOW_SERVICE: name };
+    const { command, env } = serviceCommand(s, name);
     // Own process group, as stackflow and process-compose do, so a stop reaches the whole service.
-    children.set(name, spawn('/bin/bash', [FIXTURE], { detached: true, stdio: 'ignore', env }));
+    children.set(name, spawn(command[0]!, command.slice(1), { detached: true, stdio: 'ignore', env: { ...process.env, ...env } }));
   };
   const deadline = Date.now() + timeoutMs;
   const upStart = Date.now();

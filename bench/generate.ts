@@ -1,8 +1,10 @@
 // Synthetic stacks: a seeded DAG of N services in D levels, and its stackflow and process-compose files.
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { loadStack } from '../src/config/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 export interface BenchCase {
@@ -11,13 +13,23 @@ export interface BenchCase {
   depth: number;
   readyMs: number;
   seed: number;
+  /** The repo's own `stack.yaml` (its Node services on free ports) instead of a generated graph. */
+  example?: boolean;
 }
 
 export const CASES: BenchCase[] = [
   { name: 'a', services: 10, depth: 3, readyMs: 300, seed: 1 },
   { name: 'b', services: 50, depth: 5, readyMs: 300, seed: 2 },
   { name: 'c', services: 300, depth: 6, readyMs: 100, seed: 3 },
+  // services and depth as in stack.yaml (checked when the case is built); the services' own start-up, no added delay
+  { name: 'example', services: 6, depth: 3, readyMs: 0, seed: 0, example: true },
 ];
+
+/** What runs one service of a stack that is not made of the fixture: its argv and its whole environment. */
+export interface ServiceCommand {
+  command: string[];
+  env: Record<string, string>;
+}
 
 export interface Dag {
   /** In start order: every service comes after its dependencies. */
@@ -32,6 +44,8 @@ export interface StackInstance {
   /** Environment of every service (the runner adds PORT and STACKFLOW_SERVICE where it must). */
   env: Record<string, string>;
   timelineFile: string;
+  /** For the example stack: its stack file as stackflow gets it, and each service's command and environment for the other runners. */
+  custom?: { stackFile: Record<string, unknown>; services: Record<string, ServiceCommand> };
 }
 
 export const FIXTURE = path.join(PACKAGE_ROOT, 'bench/fixture/svc.sh');
@@ -95,7 +109,8 @@ let nextPort = 0;
 export async function allocatePorts(names: string[]): Promise<Record<string, number>> {
   if (nextPort === 0) {
     const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    nextPort = Math.max(1024, (low ?? 32768) - 12000);
+    // A random start within 6000 ports, so two benches running at once rarely pick the same ones.
+    nextPort = Math.max(1024, (low ?? 32768) - 12000 + Math.floor(Math.random() * 6000));
   }
   const ports: Record<string, number> = {};
   for (const name of names) {
@@ -105,25 +120,37 @@ export async function allocatePorts(names: string[]): Promise<Record<string, num
   return ports;
 }
 
-export function stackflowStackFile(stackName: string, s: StackInstance): string {
+const SLOW_MACHINE_DEADLINE = '5m';
+
+/** `restart`: the stack's default restart policy (stack-file grammar); none by default, so a failure shows as one. */
+export function stackflowStackFile(stackName: string, s: StackInstance, restart: Record<string, unknown> = { policy: 'never' }): string {
+  if (s.custom) return stringify({ ...s.custom.stackFile, name: stackName });
   const services = Object.fromEntries(
     s.dag.names.map((name) => [
       name,
       {
         command: ['/bin/bash', FIXTURE],
         port: s.ports[name],
-        ...(s.dag.deps[name]!.length ? { depends_on: Object.fromEntries(s.dag.deps[name]!.map((d) => [d, 'healthy'])) } : {}),
-        health: { http: { url: `http://127.0.0.1:${s.ports[name]}/health` }, interval: '1s' },
+        // Deadlines far beyond any run (as process-compose's failure_threshold below): a loaded machine
+        // gives slow figures, not a run that failed because a dependency wait or a readiness wait expired.
+        ...(s.dag.deps[name]!.length
+          ? { depends_on: Object.fromEntries(s.dag.deps[name]!.map((d) => [d, { condition: 'healthy', timeout: SLOW_MACHINE_DEADLINE }])) }
+          : {}),
+        health: { http: { url: `http://127.0.0.1:${s.ports[name]}/health` }, interval: '1s', ready_timeout: SLOW_MACHINE_DEADLINE },
       },
     ]),
   );
   return stringify({
     name: stackName,
     env: s.env,
-    // A failure must show as a failure, not be hidden by a retry.
-    defaults: { restart: { policy: 'never' }, shutdown: { signal: 'SIGTERM', timeout: '5s' } },
+    defaults: { restart, shutdown: { signal: 'SIGTERM', timeout: '5s' } },
     services,
   });
+}
+
+/** How a runner other than stackflow starts `name`: the fixture with the shared environment, or the example's own command. */
+export function serviceCommand(s: StackInstance, name: string): ServiceCommand {
+  return s.custom?.services[name] ?? { command: ['/bin/bash', FIXTURE], env: { ...s.env, PORT: String(s.ports[name]), STACKFLOW_SERVICE: name } };
 }
 
 export function processComposeFile(s: StackInstance): string {
@@ -131,8 +158,9 @@ export function processComposeFile(s: StackInstance): string {
     s.dag.names.map((name) => [
       name,
       {
-        command: `exec /bin/bash ${FIXTURE}`,
-        environment: Object.entries({ ...s.env, PORT: String(s.ports[name]), STACKFLOW_SERVICE: name }).map(([k, v]) => `${k}=${v}`),
+        // bench paths and the example's arguments hold no spaces or quotes
+        command: `exec ${serviceCommand(s, name).command.join(' ')}`,
+        environment: Object.entries(serviceCommand(s, name).env).map(([k, v]) => `${k}=${v}`),
         ...(s.dag.deps[name]!.length
           ? { depends_on: Object.fromEntries(s.dag.deps[name]!.map((d) => [d, { condition: 'process_healthy' }])) }
           : {}),
@@ -141,7 +169,7 @@ export function processComposeFile(s: StackInstance): string {
           initial_delay_seconds: 0,
           period_seconds: 1, // its fastest: an integer, minimum 1
           timeout_seconds: 1,
-          failure_threshold: 120, // counts from the first probe: must outlast the slowest start
+          failure_threshold: 300, // 5 min (SLOW_MACHINE_DEADLINE), counted from the first probe
         },
         availability: { restart: 'no' },
         shutdown: { signal: 15, timeout_seconds: 5 },
@@ -149,4 +177,58 @@ export function processComposeFile(s: StackInstance): string {
     ]),
   );
   return stringify({ version: '0.5', is_strict: true, ordered_shutdown: true, processes });
+}
+
+const STAMP_EXEC = path.join(PACKAGE_ROOT, 'bench/fixture/stamp-exec.sh');
+const STAMP_PRELOAD = path.join(PACKAGE_ROOT, 'bench/fixture/stamp.mjs');
+
+interface ExampleService {
+  command: string[];
+  port: number;
+  health: { http: { url: string } };
+  disabled?: boolean;
+}
+
+/**
+ * The repo's `stack.yaml` as a bench stack: its enabled services on free ports (health URLs
+ * follow), each command run through `stamp-exec.sh` (spawn stamp) with `stamp.mjs` preloaded
+ * (ready and term stamps), written to `<dir>/example-stack.yaml` and loaded with stackflow's own
+ * loader, whose resolved commands and environments the other runners use.
+ */
+export async function exampleInstance(c: BenchCase, dir: string, timelineFile: string): Promise<StackInstance> {
+  const raw = parse(readFileSync(path.join(PACKAGE_ROOT, 'stack.yaml'), 'utf8')) as { env?: Record<string, string>; services: Record<string, ExampleService> };
+  const enabled = Object.entries(raw.services).filter(([, svc]) => !svc.disabled);
+  const ports = await allocatePorts(enabled.map(([name]) => name));
+  const inRepo = (arg: string) => (existsSync(path.join(PACKAGE_ROOT, arg)) ? path.join(PACKAGE_ROOT, arg) : arg);
+  const services = Object.fromEntries(
+    enabled.map(([name, svc]) => [
+      name,
+      {
+        ...svc,
+        command: ['/bin/bash', STAMP_EXEC, ...svc.command.map(inRepo)],
+        port: ports[name],
+        health: { ...svc.health, http: { ...svc.health.http, url: svc.health.http.url.replace(`:${svc.port}/`, `:${ports[name]}/`) } },
+      },
+    ]),
+  );
+  const env = { ...raw.env, TIMELINE_FILE: timelineFile, NODE_OPTIONS: `--import=${STAMP_PRELOAD}` };
+  const stackFile = { ...raw, env, services };
+  const file = path.join(dir, 'example-stack.yaml');
+  await writeFile(file, stringify(stackFile));
+  const loaded = await loadStack(file);
+  const names = loaded.levels.flat();
+  if (names.length !== c.services || loaded.levels.length !== c.depth) {
+    throw new Error(`stack.yaml now has ${names.length} services in ${loaded.levels.length} levels: update the example case in bench/generate.ts`);
+  }
+  const spec = loaded.spec.services;
+  return {
+    dag: { names, deps: Object.fromEntries(names.map((n) => [n, Object.keys(spec[n]!.dependsOn)])) },
+    ports,
+    env,
+    timelineFile,
+    custom: {
+      stackFile,
+      services: Object.fromEntries(names.map((n) => [n, { command: spec[n]!.command, env: { ...process.env, ...spec[n]!.env } as Record<string, string> }])),
+    },
+  };
 }

@@ -7,12 +7,14 @@ import type { Handoff, ServiceTimes } from './metrics.js';
 
 export interface HistoryStats {
   stackEvents: number;
+  /** Workflows of the stack other than the stack workflow (per-service children, if the design has them). */
+  otherWorkflows: number;
   /** Events of one service workflow: mean and max over the services. */
   serviceEventsMean: number;
   serviceEventsMax: number;
-  /** All events (stack + services) divided by the number of services. */
+  /** All events of all the stack's workflows (every run) divided by the number of services. */
   eventsPerService: number;
-  /** Workflow tasks (stack + services) divided by the number of services. */
+  /** WorkflowTaskCompleted events of all the stack's workflows divided by the number of services. */
   workflowTasksPerService: number;
   stackWorkflowTasks: number;
   /** Means over every workflow task / activity of the run, in ms: where the hand-off time goes. */
@@ -121,27 +123,73 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   return results;
 }
 
-export async function historyStats(client: Client, stack: string, services: string[], example: string): Promise<HistoryStats> {
-  const parentRuns = (await allRuns(client, stackWorkflowId(stack))).map(summarize);
+/** One run of one workflow of a stack, with its events. */
+interface WorkflowRun {
+  workflowId: string;
+  startTime: Date;
+  events: Event[];
+}
+
+/**
+ * Every run of every workflow that carries the stack's StackName search attribute (the stack
+ * workflow, its continue-as-new runs, whatever children it has), oldest first: counts do not
+ * depend on how the workflows are shaped.
+ */
+async function stackRuns(client: Client, stack: string): Promise<WorkflowRun[]> {
+  const runs: { workflowId: string; runId: string; startTime: Date }[] = [];
+  for await (const w of client.workflow.list({ query: `StackName = '${stack}'` })) runs.push(w);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  return mapLimited(runs, 16, async (r) => ({
+    workflowId: r.workflowId,
+    startTime: r.startTime,
+    events: ((await client.workflow.getHandle(r.workflowId, r.runId).fetchHistory()).events ?? []) as unknown as Event[],
+  }));
+}
+
+/** `services`: how many services the stack has (the divisor of the per-service figures). */
+export async function historyStats(client: Client, stack: string, services: number, example: string): Promise<HistoryStats> {
+  const runs = await stackRuns(client, stack);
+  const stackId = stackWorkflowId(stack);
+  const parentRuns = runs.filter((r) => r.workflowId === stackId).map((r) => summarize(r.events));
+  if (!parentRuns.length) throw new Error(`no history of ${stackId} found through the StackName search attribute`);
   const parent = parentRuns.reduce(merge);
-  const children = await mapLimited(services, 16, async (s) => summarize(await events(client, serviceWorkflowId(stack, s))));
+  const others = runs.filter((r) => r.workflowId !== stackId);
+  const children = others.map((r) => summarize(r.events));
   const all = [parent, ...children];
   const sum = (f: (s: Summary) => number) => all.reduce((total, s) => total + f(s), 0);
   const childEvents = children.map((c) => c.events);
+  const exampleId = serviceWorkflowId(stack, example);
   return {
     stackEvents: parent.events,
-    serviceEventsMean: childEvents.reduce((a, b) => a + b, 0) / children.length,
-    serviceEventsMax: Math.max(...childEvents),
-    eventsPerService: sum((s) => s.events) / children.length,
-    workflowTasksPerService: sum((s) => s.wft.count) / children.length,
+    otherWorkflows: new Set(others.map((r) => r.workflowId)).size,
+    serviceEventsMean: childEvents.length ? childEvents.reduce((a, b) => a + b, 0) / childEvents.length : NaN,
+    serviceEventsMax: childEvents.length ? Math.max(...childEvents) : NaN,
+    eventsPerService: sum((s) => s.events) / services,
+    workflowTasksPerService: sum((s) => s.wft.count) / services,
     stackWorkflowTasks: parent.wft.count,
     workflowTaskScheduleToStartMs: sum((s) => s.wft.waitMs) / sum((s) => s.wft.count),
     workflowTaskStartToCompleteMs: sum((s) => s.wft.runMs) / sum((s) => s.wft.count),
     activityScheduleToStartMs: sum((s) => s.activities.waitMs) / sum((s) => s.activities.count),
     stackStartedAt: parentRuns[0]!.startedAt,
     stackRuns: parentRuns.length,
-    exampleServiceEventTypes: children[services.indexOf(example)]?.types ?? {},
+    exampleServiceEventTypes: children[others.findIndex((r) => r.workflowId === exampleId)]?.types ?? {},
   };
+}
+
+/**
+ * The durations (ms) of every durable timer the stack's workflows started, in start order: the
+ * restart back-offs as the workflow drew them (with their jitter).
+ */
+export async function timerDurations(client: Client, stack: string): Promise<{ startedAt: number; ms: number }[]> {
+  const timers: { startedAt: number; ms: number }[] = [];
+  for (const run of await stackRuns(client, stack)) {
+    for (const e of run.events) {
+      const [type, a] = kind(e);
+      const timeout = (a as { startToFireTimeout?: { seconds?: { toString(): string } | null; nanos?: number | null } }).startToFireTimeout;
+      if (type === 'TimerStarted' && timeout) timers.push({ startedAt: epochMs(e), ms: Number(timeout.seconds?.toString() ?? 0) * 1000 + (timeout.nanos ?? 0) / 1e6 });
+    }
+  }
+  return timers.sort((x, y) => x.startedAt - y.startedAt);
 }
 
 const epochMs = (e: Event) => Number(e.eventTime?.seconds?.toString() ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;

@@ -11,6 +11,7 @@ export interface ServiceTimes {
 
 export interface Distribution {
   count: number;
+  min: number;
   median: number;
   p95: number;
   max: number;
@@ -49,12 +50,27 @@ export interface DrainMetrics {
   termSpanMs: number | null;
 }
 
+/** One line of a timeline file: what a service process stamped, when (epoch ms), under which pid. */
+export interface Stamp {
+  service: string;
+  event: keyof ServiceTimes;
+  t: number;
+  pid: number;
+}
+
+/** Every stamp of a timeline file in file order; none when the file does not exist yet. */
+export async function readStamps(file: string): Promise<Stamp[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Stamp);
+}
+
+/** Each service's first spawn, ready and term stamps. */
 export async function readTimeline(file: string): Promise<Map<string, ServiceTimes>> {
   const stamps = new Map<string, Partial<ServiceTimes>>();
-  const text = await readFile(file, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const { service, event, t } = JSON.parse(line) as { service: string; event: keyof ServiceTimes; t: number };
+  for (const { service, event, t } of await readStamps(file)) {
     const times = stamps.get(service) ?? {};
     times[event] ??= t; // a restarted service keeps its first stamps
     stamps.set(service, times);
@@ -65,7 +81,7 @@ export async function readTimeline(file: string): Promise<Map<string, ServiceTim
 export function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-  return { count: sorted.length, median: rank(0.5), p95: rank(0.95), max: sorted.at(-1) ?? NaN };
+  return { count: sorted.length, min: sorted[0] ?? NaN, median: rank(0.5), p95: rank(0.95), max: sorted.at(-1) ?? NaN };
 }
 
 export function missingServices(dag: Dag, times: Map<string, ServiceTimes>): string[] {

@@ -1,9 +1,9 @@
 // Process plumbing for the bench: bounded commands, bounded waits, and a cleanup list that runs
 // even when a run fails or the bench is interrupted.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { readStamps } from './metrics.js';
 
 export interface CommandResult {
   code: number | undefined;
@@ -106,18 +106,20 @@ export async function terminate(pid: number, mustContain: string, graceMs = 3000
   send('SIGKILL');
 }
 
-/** The fixture processes still alive among those a timeline file names: they should all be gone. */
+/** Command-line marks of the processes a bench stack runs: the fixture server and the example stack's services. */
+const SERVICE_MARKS = ['svc.py', 'examples/services/'];
+const serviceMark = (pid: number) => SERVICE_MARKS.find((mark) => commandLine(pid).includes(mark));
+
+/** The service processes still alive among those a timeline file names: they should all be gone. */
 export async function survivors(timelineFile: string): Promise<number[]> {
-  const text = await readFile(timelineFile, 'utf8').catch(() => '');
-  const pids = new Set<number>();
-  for (const line of text.split('\n')) if (line) pids.add((JSON.parse(line) as { pid: number }).pid);
-  return [...pids].filter((pid) => isAlive(pid) && commandLine(pid).includes('svc.py'));
+  const pids = new Set((await readStamps(timelineFile)).map((s) => s.pid));
+  return [...pids].filter((pid) => isAlive(pid) && serviceMark(pid) !== undefined);
 }
 
-/** Kills whatever fixture processes of a run are left (each is its own process group leader). */
+/** Kills whatever service processes of a run are left (each is its own process group leader). */
 export async function killSurvivors(timelineFile: string): Promise<number> {
   const left = await survivors(timelineFile);
-  await Promise.all(left.map((pid) => terminate(pid, 'svc.py', 500)));
+  await Promise.all(left.map((pid) => terminate(pid, serviceMark(pid) ?? SERVICE_MARKS[0]!, 500)));
   return left.length;
 }
 

@@ -12,7 +12,7 @@ import { DEFAULT_HOST, DEFAULT_TASK_QUEUE, hostTaskQueue } from '../src/workflow
 import { stackflowStackFile, type StackInstance } from './generate.js';
 import { handoffTrace, historyStats } from './history.js';
 import { drainMetrics, readTimeline, startMetrics } from './metrics.js';
-import { assertOk, Cleanup, cpuMs, peakRss, runCommand, terminate, waitFor } from './processes.js';
+import { assertOk, Cleanup, cpuMs, peakRss, runCommand, terminate, waitFor, type CommandResult } from './processes.js';
 import type { RunResult } from './report.js';
 
 export type Mode = 'cold' | 'warm';
@@ -37,7 +37,7 @@ async function isPolling(client: Client, queue: string, type: number, pid: numbe
 }
 
 /** `stackflow worker`, registered as the background worker of `home` so that `up` uses it and `down` stops it. */
-async function startWarmWorker(home: string, env: NodeJS.ProcessEnv, temporal: TemporalTarget): Promise<{ pid: number; bootMs: number; idleRssBytes: number | null }> {
+export async function startWarmWorker(home: string, env: NodeJS.ProcessEnv, temporal: TemporalTarget): Promise<{ pid: number; bootMs: number; idleRssBytes: number | null }> {
   await mkdir(home, { recursive: true });
   const spawnedAt = Date.now();
   const log = openSync(path.join(home, 'worker.log'), 'a');
@@ -59,12 +59,26 @@ async function startWarmWorker(home: string, env: NodeJS.ProcessEnv, temporal: T
   return { pid, bootMs: Date.now() - spawnedAt, idleRssBytes: peakRss(pid) };
 }
 
-async function workerPid(home: string): Promise<number> {
+export async function workerPid(home: string): Promise<number> {
   const content = JSON.parse(await readFile(path.join(home, 'worker.pid'), 'utf8')) as { pid: number };
   return content.pid;
 }
 
-async function terminateStack(client: Client, stack: string): Promise<void> {
+/** The environment of every stackflow command the bench runs: the bench's server, its own home, no colours. */
+export function cliEnv(temporal: TemporalTarget, home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, STACKFLOW_HOME: home, NO_COLOR: '1' };
+  delete env.TEMPORAL_NAMESPACE;
+  delete env.STACKFLOW_TASK_QUEUE;
+  return env;
+}
+
+/** `stackflow <args> -c <stackFile>` (no `-c` when `stackFile` is null), bounded by `timeoutMs`. */
+export function runStackflow(args: string[], stackFile: string | null, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
+  return runCommand(process.execPath, [CLI_ENTRY_PATH, ...args, ...(stackFile === null ? [] : ['-c', stackFile])], { env, timeoutMs });
+}
+
+/** Terminates every running workflow of `stack` (found by its StackName search attribute). */
+export async function terminateStack(client: Client, stack: string): Promise<void> {
   const running: string[] = [];
   for await (const w of client.workflow.list({ query: `StackName = '${stack}' AND ExecutionStatus = 'Running'` })) running.push(w.workflowId);
   await Promise.all(running.map((id) => client.workflow.getHandle(id).terminate('bench cleanup').catch(() => undefined)));
@@ -83,10 +97,8 @@ export async function runOurs(
   const home = path.join(runDir, 'home');
   const stackFile = path.join(runDir, 'stack.yaml');
   await writeFile(stackFile, stackflowStackFile(stackName, s));
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, STACKFLOW_HOME: home, NO_COLOR: '1' };
-  delete env.TEMPORAL_NAMESPACE;
-  delete env.STACKFLOW_TASK_QUEUE;
-  const cli = (args: string[]) => runCommand(process.execPath, [CLI_ENTRY_PATH, ...args, '-c', stackFile], { env, timeoutMs });
+  const env = cliEnv(temporal, home);
+  const cli = (args: string[]) => runStackflow(args, stackFile, env, timeoutMs);
   // After a failed run its workflows would keep running and load the next run's worker.
   cleanup.add(`${stackName}: workflows left running`, () => terminateStack(temporal.client, stackName));
   cleanup.add(`${stackName}: background worker`, async () => {
@@ -110,7 +122,7 @@ export async function runOurs(
   assertOk('stackflow down', down);
   const drain = drainMetrics(await readTimeline(s.timelineFile), down.startedAt, down.endedAt);
 
-  const history = await historyStats(temporal.client, stackName, s.dag.names, s.dag.names.find((n) => s.dag.deps[n]!.length) ?? s.dag.names[0]!);
+  const history = await historyStats(temporal.client, stackName, s.dag.names.length, s.dag.names.find((n) => s.dag.deps[n]!.length) ?? s.dag.names[0]!);
   const result: RunResult = { runner: `ours-${mode}`, start, drain, peakRssBytes: rss, cpu, history, leftovers: 0 };
   if (warmWorker) Object.assign(result, { workerBootMs: warmWorker.bootMs, workerIdleRssBytes: warmWorker.idleRssBytes });
   if (trace && start.handoffs.length) {

@@ -1,16 +1,14 @@
 // process-compose, the closest peer, on the same stack: headless, readiness read from its REST API.
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../src/temporal/dev-server.js';
 import { processComposeFile, type StackInstance } from './generate.js';
 import { drainMetrics, readTimeline, startMetrics } from './metrics.js';
-import { assertOk, Cleanup, cpuMs, isAlive, peakRss, runCommand, terminate, waitFor } from './processes.js';
+import { Cleanup, cpuMs, isAlive, peakRss, runCommand, terminate, waitFor } from './processes.js';
 import type { RunResult } from './report.js';
-
-export const PROCESS_COMPOSE_MODULE = 'github.com/f1bonacc1/process-compose@latest';
 
 export function processComposeCacheDir(): string {
   const cacheHome = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || homedir(), '.cache');
@@ -24,7 +22,7 @@ async function executable(file: string): Promise<boolean> {
   );
 }
 
-/** PROCESS_COMPOSE_PATH, then PATH, then the user cache that `--install-peers` fills. */
+/** PROCESS_COMPOSE_PATH, then PATH, then the user cache; the bench never installs or builds it. */
 export async function findProcessCompose(): Promise<string | null> {
   const explicit = process.env.PROCESS_COMPOSE_PATH;
   if (explicit) return (await executable(explicit)) ? explicit : null;
@@ -34,15 +32,6 @@ export async function findProcessCompose(): Promise<string | null> {
   ];
   for (const file of candidates) if (await executable(file)) return file;
   return null;
-}
-
-/** `go install` into the user cache: Go modules only, nothing else is downloaded. */
-export async function installProcessCompose(): Promise<void> {
-  const gobin = processComposeCacheDir();
-  await mkdir(gobin, { recursive: true });
-  console.log(`installing process-compose: GOBIN=${gobin} go install ${PROCESS_COMPOSE_MODULE}`);
-  const result = await runCommand('go', ['install', PROCESS_COMPOSE_MODULE], { env: { ...process.env, GOBIN: gobin }, timeoutMs: 20 * 60_000 });
-  assertOk(`go install ${PROCESS_COMPOSE_MODULE}`, result);
 }
 
 export async function processComposeVersion(bin: string): Promise<string> {

@@ -1,4 +1,4 @@
-// `npm run bench [-- --case a|b|c ...] [--install-peers] [--smoke]`: see bench/README.md.
+// `npm run bench [-- --case a|b|c|example|cli|restart ...] [--runner ...] [--smoke]`: see bench/README.md.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,16 +8,18 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { resolveTemporalCli } from '../src/temporal/cli-binary.js';
 import { findFreePort, startDevServer } from '../src/temporal/dev-server.js';
 import { runBaseline } from './baselines.js';
-import { allocatePorts, CASES, generateDag, type BenchCase, type Dag, type StackInstance } from './generate.js';
+import { allocatePorts, CASES, exampleInstance, generateDag, type BenchCase, type StackInstance } from './generate.js';
+import { runCliLatency } from './cli-latency.js';
+import { runRestartLatency } from './restart.js';
 import { Cleanup, cpuTicks, killSurvivors, runCommand } from './processes.js';
-import { caseTable, targets, targetsText, traceText, writeResults, type BenchResults, type CaseResult, type RunResult } from './report.js';
+import { caseTable, probesText, targets, targetsText, traceText, writeResults, type BenchResults, type CaseResult, type RunResult } from './report.js';
 import { runOurs, type TemporalTarget } from './run-ours.js';
-import { findProcessCompose, installProcessCompose, processComposeVersion, runProcessCompose } from './run-process-compose.js';
+import { findProcessCompose, processComposeVersion, runProcessCompose } from './run-process-compose.js';
 
 const { values: args } = parseArgs({
   options: {
     case: { type: 'string', multiple: true },
-    'install-peers': { type: 'boolean', default: false },
+    runner: { type: 'string', multiple: true },
     smoke: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
@@ -43,13 +45,29 @@ interface Setup {
   processCompose: string | null;
 }
 
-function selectedCases(): BenchCase[] {
-  if (args.smoke) return [CASES[0]!];
+/** Small cases of their own, not stacks run by every runner: CLI start-up timings and restart latency. */
+const PROBES = ['cli', 'restart'] as const;
+type Probe = (typeof PROBES)[number];
+
+function selectedCases(): { cases: BenchCase[]; probes: Probe[] } {
+  if (args.smoke) return { cases: [CASES[0]!], probes: [...PROBES] };
   const names = (args.case ?? []).flatMap((c) => c.split(','));
-  if (!names.length) return CASES;
-  const unknown = names.filter((n) => !CASES.some((c) => c.name === n));
-  if (unknown.length) throw new Error(`unknown case(s) ${unknown.join(', ')}; choose from ${CASES.map((c) => c.name).join(', ')}`);
-  return CASES.filter((c) => names.includes(c.name));
+  if (!names.length) return { cases: CASES, probes: [...PROBES] };
+  const known = [...CASES.map((c) => c.name), ...PROBES];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) throw new Error(`unknown case(s) ${unknown.join(', ')}; choose from ${known.join(', ')}`);
+  return { cases: CASES.filter((c) => names.includes(c.name)), probes: PROBES.filter((p) => names.includes(p)) };
+}
+
+const RUNNERS: Runner[] = ['ours-cold', 'ours-warm', 'process-compose', 'tight', 'sequential'];
+
+/** `available` narrowed to the --runner flags (repeatable or a comma list), when given. */
+function selectedRunners(available: Runner[]): Runner[] {
+  const names = (args.runner ?? []).flatMap((r) => r.split(','));
+  if (!names.length) return available;
+  const unknown = names.filter((n) => !RUNNERS.includes(n as Runner));
+  if (unknown.length) throw new Error(`unknown runner(s) ${unknown.join(', ')}; choose from ${RUNNERS.join(', ')}`);
+  return available.filter((r) => names.includes(r));
 }
 
 /** The interpreter's real path: a version manager's shim would add its own start-up to every service. */
@@ -81,16 +99,18 @@ function medianRun(runs: RunResult[]): RunResult {
   return runs.length > 1 ? { ...median, upSamplesMs: runs.map((r) => r.start.upMs) } : median;
 }
 
-async function runOne(runner: Runner | 'prime', c: BenchCase, dag: Dag, setup: Setup, round = 0): Promise<RunResult> {
+/** A fresh copy of a generated case's stack: new free ports, its own timeline. */
+async function generatedInstance(c: BenchCase, timelineFile: string, python: string): Promise<StackInstance> {
+  const dag = generateDag(c);
+  const env = { READY_DELAY_MS: String(c.readyMs), TIMELINE_FILE: timelineFile, BENCH_PYTHON: python };
+  return { dag, ports: await allocatePorts(dag.names), env, timelineFile };
+}
+
+async function runOne(runner: Runner | 'prime', c: BenchCase, setup: Setup, round = 0): Promise<RunResult> {
   const runDir = path.join(setup.work, `${c.name}-${runner}${round ? `-${round + 1}` : ''}`);
   await mkdir(runDir, { recursive: true });
   const timelineFile = path.join(runDir, 'timeline.jsonl');
-  const s: StackInstance = {
-    dag,
-    ports: await allocatePorts(dag.names),
-    env: { READY_DELAY_MS: String(c.readyMs), TIMELINE_FILE: timelineFile, BENCH_PYTHON: setup.python },
-    timelineFile,
-  };
+  const s = c.example ? await exampleInstance(c, runDir, timelineFile) : await generatedInstance(c, timelineFile, setup.python);
   const timeoutMs = 120_000 + c.services * 500;
   // Its own cleanup list, so the end of a run does not stop the session's Temporal server.
   const local = new Cleanup();
@@ -126,16 +146,13 @@ async function runOne(runner: Runner | 'prime', c: BenchCase, dag: Dag, setup: S
 }
 
 async function main(): Promise<number> {
-  const cases = selectedCases();
+  const { cases, probes } = selectedCases();
   const notes: string[] = [];
-  if (args['install-peers'] && !args.smoke && !(await findProcessCompose())) {
-    await installProcessCompose().catch((err: Error) => {
-      notes.push(`--install-peers: ${err.message.split('\n').slice(0, 3).join(' ')}`);
-      console.error(`process-compose could not be installed:\n${err.message}`);
-    });
-  }
   const processCompose = args.smoke ? null : await findProcessCompose();
   if (!args.smoke && !processCompose) notes.push('process-compose not found (PROCESS_COMPOSE_PATH, PATH, user cache): no peer columns');
+  const runners = selectedRunners(
+    args.smoke ? ['ours-cold', 'ours-warm'] : ['ours-cold', 'ours-warm', ...(processCompose ? (['process-compose'] as const) : []), 'tight', 'sequential'],
+  );
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'stackflow-bench-'));
   const results: BenchResults = {
@@ -151,13 +168,9 @@ async function main(): Promise<number> {
   let broken = false;
   try {
     const setup: Setup = { work, python: await realPython(), temporal: await startTemporal(work), processCompose };
-    const runners: Runner[] = args.smoke
-      ? ['ours-cold', 'ours-warm']
-      : ['ours-cold', 'ours-warm', ...(processCompose ? (['process-compose'] as const) : []), 'tight', 'sequential'];
     // One unrecorded up/down first, so no measured run pays the server's and the disk cache's first touch.
-    await runOne('prime', CASES[0]!, generateDag(CASES[0]!), setup);
+    await runOne('prime', CASES[0]!, setup);
     for (const c of cases) {
-      const dag = generateDag(c);
       const caseResult: CaseResult = { case: c, runs: [], errors: [] };
       // Repeated runs alternate cold and warm, so a burst of load from elsewhere hits both alike.
       const samples = new Map<Runner, RunResult[]>();
@@ -166,7 +179,7 @@ async function main(): Promise<number> {
           if (round > 0 && !runner.startsWith('ours-')) continue;
           console.error(`case ${c.name}: ${runner}${repeat > 1 ? ` (round ${round + 1})` : ''}...`);
           try {
-            samples.set(runner, [...(samples.get(runner) ?? []), await runOne(runner, c, dag, setup, round)]);
+            samples.set(runner, [...(samples.get(runner) ?? []), await runOne(runner, c, setup, round)]);
           } catch (err) {
             broken = true;
             caseResult.errors.push({ runner, message: (err as Error).message });
@@ -178,6 +191,25 @@ async function main(): Promise<number> {
       results.cases.push(caseResult);
       console.log(`\n${caseTable(caseResult)}`);
     }
+    for (const probe of probes) {
+      console.error(`${probe}...`);
+      const runDir = path.join(work, probe);
+      await mkdir(runDir, { recursive: true });
+      const local = new Cleanup();
+      cleanup.add(probe, () => local.runAll());
+      try {
+        if (probe === 'cli') results.cli = await runCliLatency(setup.temporal, runDir, setup.python, args.smoke ? 2 : 5, local);
+        else results.restart = await runRestartLatency(setup.temporal, runDir, setup.python, local);
+      } catch (err) {
+        broken = true;
+        notes.push(`${probe} failed: ${(err as Error).message.split('\n')[0]}`);
+        console.error(`${probe} failed: ${(err as Error).message}`);
+      } finally {
+        await local.runAll();
+      }
+    }
+    const probeText = probesText(results);
+    if (probeText) console.log(`\n${probeText}`);
   } finally {
     await cleanup.runAll();
     if (!broken && !args.keep) await rm(work, { recursive: true, force: true });

@@ -4,8 +4,8 @@
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
-import { ReadinessBus } from './host/readiness-bus.js';
 import { startCodecEndpoint, type CodecEndpoint } from './codec/index.js';
+import { ReadinessBus } from './host/readiness-bus.js';
 import { hostTaskQueue } from './workflows/definitions.js';
 import { WORKFLOW_BUNDLE_PATH } from './paths.js';
 

@@ -72,6 +72,10 @@ export interface SupervisionResult {
 export interface StopResult {
   exit: ExitInfo | null;
   escalated: boolean;
+  /** Processes of the service still alive after the stop (pid, command): `down` names them and exits 1. */
+  remaining: { pid: number; command: string }[];
+  /** The recorded pid names a live process stackflow did not start: never signalled, reported. */
+  notOurs: { pid: number; command: string }[];
   /** How long the stop waited for its dependents' processes to be gone (ms), when it had any to wait for. */
   waitedForDependentsMs?: number;
   /**

@@ -5,15 +5,16 @@ import { ProcessManager } from '../process/manager.js';
 import { ServiceStartError } from '../process/errors.js';
 import { readRecord, type ProcessRecord } from '../process/record.js';
 import type { ProbeContext } from '../health/probes.js';
+import { loopbackUrl } from '../health/listeners.js';
 import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
+import { restartOnChange } from '../watch/restart-on-change.js';
 import { ReadinessBus } from '../host/readiness-bus.js';
 import { cpuPercent, sampleGroup, type GroupSample } from '../process/proc.js';
 import type { ResourceSample } from '../lifecycle/hosts.js';
 import { describeGates } from '../lifecycle/plan.js';
-import { restartOnChange } from '../watch/restart-on-change.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
 import type {
@@ -97,7 +98,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
           throw ServiceStartError.fromExit(spec.name, spec.command, exit, await logTail());
         });
         try {
-          const ready = waitUntilReady(spec.health, { ...probeContext(record, spec), signal }).then(
+          const ready = waitUntilReady(spec.health, { ...probeContext(record, spec, manager), signal }).then(
             (r): HealthyResult => ({ kind: 'healthy', healthyAt: new Date().toISOString(), attempts: r.attempts, detail: r.detail }),
           );
           return await Promise.race([ready, exited]);
@@ -124,7 +125,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       // Registered before anyone hears `healthy` (a dependent, `up -d`): it is found in registry.json.
       const registryError = await bookkeeping(() =>
         registryFor(stackDir).register(spec.name, {
-          url: spec.port ? `http://127.0.0.1:${spec.port}` : null,
+          url: spec.port ? loopbackUrl(spec.port) : null,
           host: spec.host,
           port: spec.port ?? null,
           pid,
@@ -168,7 +169,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
         const races: Promise<SupervisionResult>[] = [exit];
         if (spec.liveness) {
           races.push(
-            watchLiveness(spec.liveness, { ...probeContext(record, spec), signal }).then((failure) => ({
+            watchLiveness(spec.liveness, { ...probeContext(record, spec, manager), signal }).then((failure) => ({
               reason: 'liveness' as const,
               exit: null,
               detail: `${spec.name}: liveness failed ${spec.liveness!.failureThreshold} times: ${failure.detail}`,
@@ -254,13 +255,14 @@ async function bookkeeping(change: () => Promise<void>): Promise<string | undefi
 
 async function stopRecorded(manager: ProcessManager, stackDir: string, service: string, settings: ShutdownSettings): Promise<StopResult> {
   const record = await readRecord(stackDir, service);
-  if (!record) return { exit: null, escalated: false };
+  if (!record) return manager.endStrays(service);
   return manager.stop(record, settings);
 }
 
 /** What the probes need to know of this run: its own log lines, its identity, its environment. */
-function probeContext(record: ProcessRecord, spec: ServiceSpec): ProbeContext {
+function probeContext(record: ProcessRecord, spec: ServiceSpec, manager: ProcessManager): ProbeContext {
   return {
+    processes: async () => (await manager.processesOf(record)).map((p) => p.pid),
     logFile: record.logFile,
     logOffset: record.logOffset,
     pid: record.pid,

@@ -6,6 +6,12 @@ import { basename, dirname, join } from 'node:path';
 import { prefixer } from './output.js';
 
 const FOLLOW_POLL_MS = 100;
+/**
+ * A last line without its newline is shown once its service has written nothing for this long (a
+ * service that printed `fatal: ...` and exited never sends the newline). More text after it then
+ * starts a new prefixed line, as docker compose does with a flushed partial line.
+ */
+export const PARTIAL_LINE_QUIET_MS = 300;
 
 export function logFile(stackDir: string, service: string): string {
   return join(stackDir, 'logs', `${service}.log`);
@@ -149,7 +155,11 @@ export async function logPositions(stackDir: string, services: string[]): Promis
   return new Map(entries);
 }
 
-/** The last `lines` lines of each file, prefixed; then, with `follow`, new lines until `signal` aborts. */
+/**
+ * The last `lines` lines of each file, prefixed; then, with `follow`, new lines until `signal`
+ * aborts. A last line without its newline is shown after PARTIAL_LINE_QUIET_MS without new output
+ * from its service, and when `signal` aborts (after one last read), so no output is ever held back.
+ */
 export async function printLogs(
   stackDir: string,
   services: string[],
@@ -158,16 +168,35 @@ export async function printLogs(
 ): Promise<void> {
   const prefix = prefixer(services);
   const followers = new Map<string, LogFollower>();
-  const partial = new Map<string, string>();
+  // Per service: the last line read so far without its newline, and when text last arrived.
+  const partial = new Map<string, { text: string; since: number }>();
+  const show = (service: string, text: string) => {
+    const lines = ((partial.get(service)?.text ?? '') + text).split('\n');
+    const rest = lines.pop()!;
+    for (const line of lines) write(`${prefix(service)} ${line}`);
+    if (rest === '') partial.delete(service);
+    else partial.set(service, { text: rest, since: performance.now() });
+  };
+  const flush = (service: string) => {
+    const rest = partial.get(service);
+    if (rest) write(`${prefix(service)} ${rest.text}`);
+    partial.delete(service);
+  };
   for (const service of services) {
     const file = logFile(stackDir, service);
     const start = options.from?.get(service);
     let shown: string[];
     if (start !== undefined) {
       const follower = await LogFollower.at(file, start.offset, start.stamp);
-      const lines = splitLines(await follower.read());
-      shown = options.lines === null ? lines : lines.slice(-options.lines);
+      const text = await follower.read();
       followers.set(service, follower);
+      if (options.follow && options.lines === null) {
+        // A line still being written is held back like any other, not cut in two.
+        show(service, text);
+        continue;
+      }
+      const lines = splitLines(text);
+      shown = options.lines === null ? lines : lines.slice(-options.lines);
     } else {
       const stamp = await rotationStamp(file);
       const read = await readLog(file, { lines: options.lines, since: options.since });
@@ -179,14 +208,15 @@ export async function printLogs(
   }
   while (options.follow && !options.signal?.aborted) {
     await sleep(FOLLOW_POLL_MS, undefined, { signal: options.signal }).catch(() => undefined);
+    // Read once more after an abort: what the services wrote up to Ctrl-C is shown, partial lines too.
     for (const service of services) {
       const text = await followers.get(service)!.read();
-      if (!text) continue;
-      const lines = ((partial.get(service) ?? '') + text).split('\n');
-      partial.set(service, lines.pop()!);
-      for (const line of lines) write(`${prefix(service)} ${line}`);
+      if (text) show(service, text);
+      const rest = partial.get(service);
+      if (rest && (options.signal?.aborted || performance.now() - rest.since >= PARTIAL_LINE_QUIET_MS)) flush(service);
     }
   }
+  for (const service of [...partial.keys()]) flush(service);
 }
 
 /**

@@ -1,20 +1,15 @@
 // The `stackflow` command line (SPEC §1). Each command returns its exit code (SPEC §8).
+//
+// Start-up is on every command's critical path (`up` to the workflow start, `status`): only
+// commander and the small cli modules load here. Each command's module, and with it the Temporal
+// SDK, yaml and zod, is imported when that command runs, so `--help` loads none of them.
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
-import { EncryptionConfigError, EncryptionKeyError } from '../codec/index.js';
+import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
 import { red } from './output.js';
-import { DEFAULT_STACK_FILE } from './stack-file.js';
-import { up } from './commands/up.js';
-import { down } from './commands/down.js';
-import { status } from './commands/status.js';
-import { validate } from './commands/validate.js';
-import { graph } from './commands/graph.js';
-import { logs } from './commands/logs.js';
-import { restart } from './commands/restart.js';
-import { reload } from './commands/reload.js';
-import { worker } from './commands/worker.js';
-import { registry } from './commands/registry.js';
-import { DEFAULT_HOST } from '../workflows/definitions.js';
+
+/** The stack file a command reads without `-c`, relative to the working directory (compose's `compose.yaml` habit). */
+export const DEFAULT_STACK_FILE = 'stack.yaml';
 
 export function buildProgram(run: (action: Promise<number>) => void): Command {
   const program = new Command('stackflow')
@@ -30,49 +25,49 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .argument('[service...]')
     .option('-d, --detach', 'return once the services are healthy; the worker keeps running in the background')
     .option('--abort-on-failure', 'drain the stack when a service fails')
-    .action((services: string[], opts) => run(up(services, opts)));
+    .action((services: string[], opts) => run(import('./commands/up.js').then((m) => m.up(services, opts))));
   withProjectName(withConfig(program.command('down')))
     .description('drain the stack in reverse dependency order')
     .option('--all', 'also stop the embedded Temporal server')
     .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed, and what cannot be (its host is gone) is named, exit 1')
-    .action((opts) => run(down(opts)));
+    .action((opts) => run(import('./commands/down.js').then((m) => m.down(opts))));
   withProjectName(withConfig(program.command('status')))
     .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
     .option('--json', 'print the status object (with --watch: one object per line)')
     .option('-w, --watch', 'refresh until Ctrl-C')
     .option('--interval <duration>', 'refresh period of --watch', '1s')
-    .action((opts) => run(status(opts)));
+    .action((opts) => run(import('./commands/status.js').then((m) => m.status(opts))));
   withProjectName(withConfig(program.command('registry')))
     .description('the running instances across hosts, with the url other hosts reach each at')
     .option('--json', 'print the entries as JSON')
-    .action((opts) => run(registry(opts)));
+    .action((opts) => run(import('./commands/registry.js').then((m) => m.registry(opts))));
   withConfig(program.command('validate'))
     .description('check the stack file and print the start order')
-    .action((opts) => run(validate(opts)));
+    .action((opts) => run(import('./commands/validate.js').then((m) => m.validate(opts))));
   withConfig(program.command('graph'))
     .description('print the dependency graph')
     .option('--format <format>', 'mermaid or dot', 'mermaid')
-    .action((opts) => run(graph(opts)));
+    .action((opts) => run(import('./commands/graph.js').then((m) => m.graph(opts))));
   withConfig(program.command('restart'))
     .description('restart services through the workflow; returns when they are healthy again')
     .argument('<service...>')
     .option('--with-dependents', 'stop the services that depend on it first and bring them back after')
-    .action((services: string[], opts) => run(restart(services, opts)));
+    .action((services: string[], opts) => run(import('./commands/restart.js').then((m) => m.restart(services, opts))));
   withConfig(program.command('reload'))
     .description('apply the edited stack file: start added, stop removed, restart changed services')
-    .action((opts) => run(reload(opts)));
+    .action((opts) => run(import('./commands/reload.js').then((m) => m.reload(opts))));
   withConfig(program.command('logs'))
     .description('print (and follow) the service log files')
     .argument('[service...]')
     .option('-f, --follow', 'keep printing new lines')
     .option('-n, --lines <n>', 'only the last n lines of each service (rotated files included)')
     .option('--since <time>', 'only files written since: a duration back (10m, 1h30m) or a date/time; per file, lines carry no timestamps')
-    .action((services: string[], opts) => run(logs(services, opts)));
+    .action((services: string[], opts) => run(import('./commands/logs.js').then((m) => m.logs(services, opts))));
   withConfig(program.command('worker'))
     .description('run a worker for this host in the foreground')
-    .option('--host <id>', 'the host id services name in `host:`', DEFAULT_HOST)
+    .option('--host <id>', 'the host id services name in `host:` (default: the host of services that name none)')
     .option('--advertise <address>', "where other hosts reach this host's services (default: the local address toward the Temporal server)")
-    .action((opts) => run(worker(opts)));
+    .action((opts) => run(import('./commands/worker.js').then((m) => m.worker(opts))));
   return program;
 }
 

@@ -3,10 +3,8 @@
 import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { StackClient } from '../client.js';
 import {
   codecCorsOrigins,
@@ -18,9 +16,9 @@ import {
   type Keyring,
 } from '../codec/index.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, TemporalUnreachableError } from '../temporal/index.js';
-import { createStackflowWorker } from '../worker.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
+import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
 import { CliError, EXIT } from './errors.js';
 
@@ -105,12 +103,21 @@ export async function openSession(home: string, log: (line: string) => void, { c
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');
 
-/** Starts `stackflow worker` in the background unless one of ours already runs for this home. */
+/**
+ * Starts `stackflow worker` in the background unless one of ours already runs for this home. Under
+ * `<home>/worker.lock`, so two `up -d` at the same moment start one worker: the second finds the
+ * first one's pid file.
+ */
 export async function ensureBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
+  await mkdir(home, { recursive: true });
+  return withFileLock(join(home, 'worker.lock'), () => startBackgroundWorker(home, session));
+}
+
+async function startBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
   const running = await livePid(workerPidFile(home));
   if (running !== null) return { pid: running, started: false };
-  await mkdir(home, { recursive: true });
   // execa's types list descriptors up to 9 only; any open descriptor is passed to spawn unchanged.
+  const { execa } = await import('execa');
   const logFd = openSync(join(home, 'worker.log'), 'a') as 9;
   const child = execa(process.execPath, [CLI_ENTRY_PATH, 'worker', '--host', DEFAULT_HOST], {
     detached: true,
@@ -152,6 +159,8 @@ export interface InProcessWorker {
 export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
   await mkdir(home, { recursive: true });
   const logFile = join(home, 'worker.log');
+  // Loaded here, not at the top: the worker SDK (its native bridge) is heavy and most commands never need it.
+  const [{ DefaultLogger, Runtime }, { createStackflowWorker }] = await Promise.all([import('@temporalio/worker'), import('../worker.js')]);
   Runtime.install({
     shutdownSignals: [],
     // The terminal belongs to the progress view and the services' logs.

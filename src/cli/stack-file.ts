@@ -4,8 +4,6 @@ import { escapeControl, identifyStack, loadStack, StackFileError, formatProblem,
 import { CliError, EXIT } from './errors.js';
 import { dim } from './output.js';
 
-export const DEFAULT_STACK_FILE = 'stack.yaml';
-
 function usageError(err: unknown): unknown {
   return err instanceof StackFileError ? new CliError(err.problems.map(formatProblem).join('\n'), EXIT.usage) : err;
 }

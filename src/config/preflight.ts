@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { LOOPBACK_ADDRESSES, portHeldMessage } from '../health/listeners.js';
 import type { ServiceSpec, StackSpec } from '../model.js';
 import type { Problem } from './problems.js';
 import { formatProblem } from './problems.js';
@@ -47,16 +48,32 @@ const INSTALL_HINTS: Record<string, string> = {
   uv: 'for uv: `python3 -m pip install uv` or the installer at https://docs.astral.sh/uv/getting-started/installation/',
 };
 
-/** Why nothing else can listen on the port now, if it cannot: bound briefly on 127.0.0.1 and released. */
-function portProblem(port: number): Promise<string | undefined> {
+/**
+ * Why the service could not listen on the port now, if it could not: a listener on it at any
+ * address (127.0.0.1, ::1, a wildcard: the loopback rule of src/health/listeners.ts), named from
+ * /proc, else a trial bind on each loopback address (a port below 1024, another network namespace).
+ */
+async function portProblem(port: number): Promise<string | undefined> {
+  const held = portHeldMessage(port);
+  if (held) return `${held} (stop it or pick another port)`;
+  for (const host of LOOPBACK_ADDRESSES) {
+    const problem = await bindProblem(port, host);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function bindProblem(port: number, host: string): Promise<string | undefined> {
   return new Promise((settle) => {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') settle(`port ${port} is already in use by another process (stop it or pick another port)`);
       else if (error.code === 'EACCES') settle(`port ${port} needs privileges to listen on (pick a port above 1023)`);
+      // No IPv6 loopback on this machine: nothing can listen there, so nothing clashes there.
+      else if (error.code === 'EADDRNOTAVAIL') settle(undefined);
       else settle(`port ${port} cannot be listened on (${error.code ?? error.message}; pick another port)`);
     });
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => settle(undefined)));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => settle(undefined)));
   });
 }
 

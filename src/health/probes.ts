@@ -7,6 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Probe } from '../model.js';
 import { formatCommand } from '../process/errors.js';
 import { isZombie, readStat } from '../process/proc.js';
+import { isLoopbackHost, listenerReached, listenersOn, LOOPBACK_ADDRESSES, portHeldMessage, socketInodes, type LoopbackAddress } from './listeners.js';
 
 export type HttpProbe = Extract<Probe, { kind: 'http' }>;
 export type TcpProbe = Extract<Probe, { kind: 'tcp' }>;
@@ -36,7 +37,15 @@ export interface ProbeContext {
   /** Working directory and environment of exec probes: the service's own. */
   cwd?: string;
   env?: Record<string, string>;
+  /**
+   * Pids of the service's processes (its whole tree): with it, a loopback TCP or HTTP probe passes
+   * only when the listening socket it reached belongs to one of them, never a foreign listener.
+   */
+  processes?: () => Promise<number[]>;
 }
+
+/** Who must own the listener a probe reaches; see ProbeContext.processes. */
+export type ListenerOwner = Pick<ProbeContext, 'processes'>;
 
 export type ProbeFn = (attempt: Attempt) => Promise<ProbeResult>;
 
@@ -44,9 +53,9 @@ export type ProbeFn = (attempt: Attempt) => Promise<ProbeResult>;
 export function createProbe(probe: Probe, ctx: ProbeContext): ProbeFn {
   switch (probe.kind) {
     case 'http':
-      return (attempt) => httpProbe(probe, attempt);
+      return (attempt) => httpProbe(probe, attempt, ctx);
     case 'tcp':
-      return (attempt) => tcpProbe(probe, attempt);
+      return (attempt) => tcpProbe(probe, attempt, ctx);
     case 'exec':
       return (attempt) => execProbe(probe, { ...attempt, cwd: ctx.cwd, env: ctx.env });
     case 'log': {
@@ -58,48 +67,94 @@ export function createProbe(probe: Probe, ctx: ProbeContext): ProbeFn {
   }
 }
 
-export function httpProbe(probe: HttpProbe, attempt: Attempt): Promise<ProbeResult> {
+/**
+ * GET `probe.url`; passes on the expected status. A loopback URL (`127.0.0.1`, `localhost`, `[::1]`)
+ * is tried on 127.0.0.1, then on ::1, and with `owner.processes` only a listener of the service counts.
+ */
+export async function httpProbe(probe: HttpProbe, attempt: Attempt, owner: ListenerOwner = {}): Promise<ProbeResult> {
   const label = `GET ${probe.url}`;
+  let url: URL;
+  try {
+    url = new URL(probe.url);
+  } catch {
+    return { ok: false, detail: `${label} → invalid URL` };
+  }
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const targets = isLoopbackHost(url.hostname) ? LOOPBACK_ADDRESSES : [undefined];
+  const outcomes: string[] = [];
+  for (const target of targets) {
+    const response = await httpGet(url, target, attempt);
+    const foreign = typeof response === 'number' && target !== undefined ? await foreignListener(port, target, owner) : null;
+    const outcome = foreign ?? String(response);
+    outcomes.push(outcomes.length === 0 ? outcome : `[${target}] → ${outcome}`);
+    if (typeof response === 'number' && foreign === null) return { ok: response === probe.status, detail: `${label} → ${outcomes.join('; ')}` };
+  }
+  return { ok: false, detail: `${label} → ${outcomes.join('; ')}` };
+}
+
+/** The status code of one GET (to `hostname` instead of the URL's host when given), or why there is none. */
+function httpGet(url: URL, hostname: string | undefined, attempt: Attempt): Promise<number | string> {
   return new Promise((resolve) => {
-    let url: URL;
-    try {
-      url = new URL(probe.url);
-    } catch {
-      resolve({ ok: false, detail: `${label} → invalid URL` });
-      return;
-    }
     const client = url.protocol === 'https:' ? https : http;
+    const target = hostname === undefined ? {} : { hostname, headers: { host: url.host } };
     // A fresh connection per attempt (agent: false): a pooled socket could outlive a restarted server.
-    const request = client.get(url, { agent: false, signal: attempt.signal }, (response) => {
+    const request = client.get(url, { agent: false, signal: attempt.signal, ...target }, (response) => {
       clearTimeout(timer);
       response.destroy();
-      resolve({ ok: response.statusCode === probe.status, detail: `${label} → ${response.statusCode}` });
+      resolve(response.statusCode ?? 'no status');
     });
     const timer = setTimeout(() => request.destroy(timeoutError(attempt.timeoutMs)), attempt.timeoutMs);
     request.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ ok: false, detail: `${label} → ${describeError(err)}` });
+      resolve(describeError(err));
     });
   });
 }
 
-export function tcpProbe(probe: TcpProbe, attempt: Attempt): Promise<ProbeResult> {
+/** Connects to `probe.host:port`; a loopback host is tried on 127.0.0.1, then on ::1, counting only the service's own listener. */
+export async function tcpProbe(probe: TcpProbe, attempt: Attempt, owner: ListenerOwner = {}): Promise<ProbeResult> {
   const label = `tcp ${probe.host}:${probe.port}`;
-  if (attempt.signal?.aborted) return Promise.resolve({ ok: false, detail: `${label} → aborted` });
+  if (attempt.signal?.aborted) return { ok: false, detail: `${label} → aborted` };
+  const targets = isLoopbackHost(probe.host) ? LOOPBACK_ADDRESSES : [probe.host];
+  const outcomes: string[] = [];
+  for (const target of targets) {
+    let outcome = await tcpConnect(target, probe.port, attempt);
+    const connected = outcome === 'connected';
+    const foreign = connected && isLoopbackHost(target) ? await foreignListener(probe.port, target as LoopbackAddress, owner) : null;
+    if (foreign !== null) outcome = foreign;
+    outcomes.push(outcomes.length === 0 ? outcome : `${target} → ${outcome}`);
+    if (connected && foreign === null) return { ok: true, detail: `${label} → ${outcomes.join('; ')}` };
+  }
+  return { ok: false, detail: `${label} → ${outcomes.join('; ')}` };
+}
+
+function tcpConnect(host: string, port: number, attempt: Attempt): Promise<string> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: probe.host, port: probe.port });
-    const finish = (ok: boolean, outcome: string) => {
+    const socket = net.connect({ host, port });
+    const finish = (outcome: string) => {
       clearTimeout(timer);
       attempt.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      resolve({ ok, detail: `${label} → ${outcome}` });
+      resolve(outcome);
     };
-    const onAbort = () => finish(false, 'aborted');
-    const timer = setTimeout(() => finish(false, `timeout after ${attempt.timeoutMs}ms`), attempt.timeoutMs);
+    const onAbort = () => finish('aborted');
+    const timer = setTimeout(() => finish(`timeout after ${attempt.timeoutMs}ms`), attempt.timeoutMs);
     attempt.signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => finish(true, 'connected'));
-    socket.once('error', (err) => finish(false, describeError(err)));
+    socket.once('connect', () => finish('connected'));
+    socket.once('error', (err) => finish(describeError(err)));
   });
+}
+
+/**
+ * Null when the listener that `target:port` reaches belongs to the service (or no owner is asked
+ * for); otherwise what holds it instead, e.g. `held by pid 25276 (node other.mjs), not by the service`.
+ */
+async function foreignListener(port: number, target: LoopbackAddress, owner: ListenerOwner): Promise<string | null> {
+  if (!owner.processes) return null;
+  const listener = listenerReached(listenersOn(port), target);
+  if (listener !== undefined && socketInodes(await owner.processes()).has(listener.inode)) return null;
+  const held = portHeldMessage(port);
+  return `${held ? held.replace(`port ${port} is `, '') : 'no listener'}, not by the service`;
 }
 
 export async function execProbe(

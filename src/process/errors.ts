@@ -9,6 +9,8 @@ export type StartFailureReason =
   | 'cwd'
   /** Any other error from spawn itself. */
   | 'spawn'
+  /** The service's port was taken by another process after the preflight (detail names the holder). */
+  | 'port'
   | 'exit'
   | 'signal'
   /** Not ready within ready_timeout. */
@@ -81,6 +83,8 @@ function describe(d: ServiceStartDetails): string {
       return `working directory not usable${suffix}`;
     case 'spawn':
       return `could not be spawned${suffix}`;
+    case 'port':
+      return `not started${suffix}`;
     case 'exit':
       return d.exitCode === null ? 'exited during start' : `exited with code ${d.exitCode} during start`;
     case 'signal':

@@ -56,8 +56,8 @@ export function isZombie(stat: ProcStat): boolean {
   return stat.state === 'Z' || stat.state === 'X';
 }
 
-/** Live (non-zombie) processes whose process group is `pgid`. */
-export async function groupMembers(pgid: number): Promise<ProcStat[]> {
+/** Every process of the machine (zombies included), as /proc shows it now. */
+export async function allProcesses(): Promise<ProcStat[]> {
   const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
   const stats = await Promise.all(
     pids.map(async (pid) => {
@@ -69,7 +69,35 @@ export async function groupMembers(pgid: number): Promise<ProcStat[]> {
       }
     }),
   );
-  return stats.filter((s): s is ProcStat => s !== null && s.pgid === pgid && !isZombie(s));
+  return stats.filter((s): s is ProcStat => s !== null);
+}
+
+/** Live (non-zombie) processes whose process group is `pgid`. */
+export async function groupMembers(pgid: number): Promise<ProcStat[]> {
+  return (await allProcesses()).filter((s) => s.pgid === pgid && !isZombie(s));
+}
+
+/**
+ * The environment a process was started with (`/proc/<pid>/environ`: what execve received), as
+ * `NAME=value` strings; empty when the process is gone, a zombie, or not readable.
+ */
+export function environOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** How a person recognises a process: its argv joined by spaces (`node examples/services/data.mjs`), else its comm. */
+export function describeProcess(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    if (argv.length > 0) return argv.join(' ');
+  } catch {
+    // Gone: fall through to what stat still knows, if anything.
+  }
+  return readStat(pid)?.comm ?? '?';
 }
 
 export interface GroupSample {

@@ -16,6 +16,10 @@ export interface ProcessRecord {
   startedAt: string;
   workflowId?: string;
   runId?: string;
+  /** `STACKFLOW_LAUNCH` of this spawn, in the environment of the process and all it starts (see tracking.ts). */
+  launchId?: string;
+  /** The service's cgroup v2 directory when the process was started in one (see cgroup.ts). */
+  cgroup?: string;
 }
 
 export function recordFile(stackDir: string, service: string): string {

@@ -22,11 +22,16 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
  * Readers see either the old or the new content, never a partial file, and a crash mid-write
  * leaves the old file intact: write a uniquely named sibling, then rename it over the target.
  */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  return writeTextAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** `text` as the whole content of `file`, atomically as writeJsonAtomic (pid files use it too). */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temp, JSON.stringify(value, null, 2) + '\n');
+    await writeFile(temp, text);
     await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { execa } from 'execa';
 import { withFileLock } from './lock.js';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
@@ -141,6 +140,7 @@ async function goInstall(go: string, gobin: string, env: NodeJS.ProcessEnv, log:
     log(`Still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s)…`);
   }, BUILD_PROGRESS_INTERVAL_MS);
   try {
+    const { execa } = await import('execa');
     const result = await execa(go, ['install', TEMPORAL_CLI_MODULE], {
       env: { ...env, GOBIN: gobin },
       extendEnv: false,
@@ -176,6 +176,8 @@ async function download(staging: string, log: (line: string) => void): Promise<v
   if (!response.ok || response.body === null) throw new Error(`GET ${url}: HTTP ${response.status}`);
   const archive = path.join(staging, 'temporal.tar.gz');
   await pipeline(Readable.fromWeb(response.body as ReadableStream), createWriteStream(archive));
+  // Loaded here: every command imports this module, few ever install the CLI (execa is ~100 files).
+  const { execa } = await import('execa');
   await execa('tar', ['-xzf', archive, '-C', staging]);
   await chmod(path.join(staging, 'temporal'), 0o755);
 }

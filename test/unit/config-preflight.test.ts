@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,12 +84,26 @@ describe('preflight', () => {
   it('reports a port held by another process, once for the service', async () => {
     const { port, server } = await holdPort();
     try {
-      expect(await problemsOf({ api: { command: 'node', port } })).toEqual([
-        `services.api.port: port ${port} is already in use by another process (stop it or pick another port)`,
-      ]);
+      // The holder is this test process: named by pid and command line.
+      const cmdline = readFileSync('/proc/self/cmdline', 'utf8').split('\0').filter(Boolean).join(' ');
+      const held = `services.api.port: port ${port} is held by pid ${process.pid} (${cmdline}) (stop it or pick another port)`;
+      expect(await problemsOf({ api: { command: 'node', port } })).toEqual([held]);
       expect(await problemsOf({ api: { command: 'node', port, replicas: 2 }, other: { command: 'missing-program-x', replicas: 2 } })).toEqual([
-        `services.api.port: port ${port} is already in use by another process (stop it or pick another port)`,
+        held,
         'services.other.command: executable "missing-program-x" not found on PATH (install it or fix the command)',
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reports a port held on ::1 only: both loopbacks count', async () => {
+    const server = createServer();
+    await new Promise<void>((listening) => server.listen(0, '::1', listening));
+    const { port } = server.address() as { port: number };
+    try {
+      expect(await problemsOf({ api: { command: 'node', port } })).toEqual([
+        expect.stringMatching(new RegExp(`^services\\.api\\.port: port ${port} is held by pid ${process.pid} `)),
       ]);
     } finally {
       server.close();

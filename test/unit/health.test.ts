@@ -7,7 +7,7 @@ import { LogCursor, compilePattern, execProbe, httpProbe, logProbe, processProbe
 import { ProcessManager } from '../../src/process/manager.js';
 import { readStat } from '../../src/process/proc.js';
 import type { ProcessRecord } from '../../src/process/record.js';
-import { ProcessGroups, eventually, freePort, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
+import { ProcessGroups, eventually, freePort, removeStackCgroups, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
 
 const groups = new ProcessGroups();
 let dir: { path: string; remove: () => Promise<void> };
@@ -20,6 +20,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   groups.killAll();
+  await removeStackCgroups(dir.path);
   await dir.remove();
 });
 
@@ -64,7 +65,10 @@ describe('probes', () => {
   it('http: reports the status, and the error when nothing listens', async () => {
     const port = await freePort();
     const probe = { kind: 'http', url: `http://127.0.0.1:${port}/health`, status: 200 } as const;
-    expect(await httpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `GET http://127.0.0.1:${port}/health → ECONNREFUSED` });
+    expect(await httpProbe(probe, { timeoutMs: 1000 })).toEqual({
+      ok: false,
+      detail: `GET http://127.0.0.1:${port}/health → ECONNREFUSED; [::1] → ECONNREFUSED`,
+    });
 
     const record = await start('web', serverCommand(port, 60_000));
     await eventually(async () => (await readFile(record.logFile, 'utf8')).includes('listening'), 5000, 'listening');
@@ -80,7 +84,7 @@ describe('probes', () => {
     const started = Date.now();
     expect(await httpProbe({ kind: 'http', url: `http://127.0.0.1:${port}/`, status: 200 }, { timeoutMs: 100 })).toEqual({
       ok: false,
-      detail: `GET http://127.0.0.1:${port}/ → timeout after 100ms`,
+      detail: `GET http://127.0.0.1:${port}/ → timeout after 100ms; [::1] → ECONNREFUSED`,
     });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await tcpProbe({ kind: 'tcp', host: '127.0.0.1', port }, { timeoutMs: 100 })).toEqual({
@@ -92,7 +96,7 @@ describe('probes', () => {
   it('tcp: refused, then connected', async () => {
     const port = await freePort();
     const probe = { kind: 'tcp', host: '127.0.0.1', port } as const;
-    expect(await tcpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `tcp 127.0.0.1:${port} → ECONNREFUSED` });
+    expect(await tcpProbe(probe, { timeoutMs: 1000 })).toEqual({ ok: false, detail: `tcp 127.0.0.1:${port} → ECONNREFUSED; ::1 → ECONNREFUSED` });
     const record = await start('web', serverCommand(port, 0));
     await reportedReadyAt(record);
     expect(await tcpProbe(probe, { timeoutMs: 1000 })).toMatchObject({ ok: true });
@@ -271,7 +275,7 @@ describe('watchLiveness', () => {
       signal: new AbortController().signal,
     });
     await manager.stop(record, { signal: 'SIGTERM', timeoutMs: 2000 });
-    expect(await watching).toEqual({ detail: `GET http://127.0.0.1:${port}/ → ECONNREFUSED` });
+    expect(await watching).toEqual({ detail: `GET http://127.0.0.1:${port}/ → ECONNREFUSED; [::1] → ECONNREFUSED` });
   });
 
   it('stops when aborted', async () => {

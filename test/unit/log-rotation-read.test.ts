@@ -4,7 +4,9 @@ import { mkdir, mkdtemp, rm, utimes, writeFile, appendFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logFile, parseSince, printLogs, readLog, rotatedFiles } from '../../src/cli/log-tail.js';
+import { execa } from 'execa';
+import { closeSync, openSync } from 'node:fs';
+import { logFile, logPositions, parseSince, printLogs, readLog, rotatedFiles } from '../../src/cli/log-tail.js';
 import { rotateIfLarger } from '../../src/process/log-rotation.js';
 
 const dirs: string[] = [];
@@ -127,5 +129,52 @@ describe('parseSince', () => {
   });
   it('rejects anything else, bare numbers included', () => {
     for (const bad of ['', 'yesterday', '10', '5 minutes', '2025-13-45']) expect(parseSince(bad, now)).toBeUndefined();
+  });
+});
+
+describe('a last line without its newline (logs -f, foreground up)', () => {
+  /** A real process writes `text` to the service log, no newline, and exits. */
+  async function printPartial(file: string, text: string): Promise<void> {
+    // execa types list descriptors up to 9 only; any open descriptor reaches spawn unchanged.
+    const fd = openSync(file, 'a') as 9;
+    try {
+      await execa(process.execPath, ['-e', `process.stdout.write(${JSON.stringify(text)})`], { stdout: fd, stderr: fd });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('is shown, prefixed, once its service has been quiet for a moment', async () => {
+    const dir = await stackDir();
+    const file = logFile(dir, 'api');
+    await writeFile(file, 'booting\n');
+    const out: string[] = [];
+    const stop = new AbortController();
+    let shown!: () => void;
+    const fatalShown = new Promise<void>((resolve) => (shown = resolve));
+    const following = printLogs(dir, ['api'], { lines: null, follow: true, signal: stop.signal }, (line) => {
+      out.push(line);
+      if (line.includes('fatal')) shown();
+    });
+    await printPartial(file, 'fatal: missing DATABASE_URL');
+    // Shown while still following: no Ctrl-C needed.
+    await fatalShown;
+    expect(stop.signal.aborted).toBe(false);
+    stop.abort();
+    await following;
+    expect(out).toEqual(['api | booting', 'api | fatal: missing DATABASE_URL']);
+  });
+
+  it('is shown on Ctrl-C without waiting, from the position `up` started following at', async () => {
+    const dir = await stackDir();
+    const file = logFile(dir, 'api');
+    await writeFile(file, 'an earlier run\n');
+    const from = await logPositions(dir, ['api']);
+    await printPartial(file, 'fatal: missing DATABASE_URL');
+    const out: string[] = [];
+    const stop = new AbortController();
+    stop.abort();
+    await printLogs(dir, ['api'], { lines: null, follow: true, signal: stop.signal, from }, (l) => out.push(l));
+    expect(out).toEqual(['api | fatal: missing DATABASE_URL']);
   });
 });

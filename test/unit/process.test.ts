@@ -7,7 +7,8 @@ import { ServiceStartError, formatCommand } from '../../src/process/errors.js';
 import { ProcessManager } from '../../src/process/manager.js';
 import { cpuPercent, groupMembers, isZombie, pageSize, parseStat, readStat, sampleGroup } from '../../src/process/proc.js';
 import { isSameProcess, readRecord, recordFile, writeRecord, type ProcessRecord } from '../../src/process/record.js';
-import { ProcessGroups, eventually, freePort, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
+import { LAUNCH_ENV, newLaunchId } from '../../src/process/tracking.js';
+import { ProcessGroups, eventually, freePort, removeStackCgroups, serverCommand, serviceSpec, tempDir } from '../fixtures/proc/helpers.js';
 
 const groups = new ProcessGroups();
 let dir: { path: string; remove: () => Promise<void> };
@@ -20,6 +21,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   groups.killAll();
+  await removeStackCgroups(dir.path);
   await dir.remove();
 });
 
@@ -38,11 +40,14 @@ function isGone(pid: number): boolean {
 }
 
 /**
- * A process started outside the manager (as a previous worker would have), with a record for it;
- * `startTimeShift` != 0 makes the record point at the pid but not at this process (a reused pid).
+ * A process started outside the manager, with a record for it; `startTimeShift` != 0 makes the
+ * record point at the pid but not at this process (a reused pid). `launched`: it carries a launch
+ * marker of the service, as what a previous worker started does; otherwise it is a stranger.
  */
-async function plantOutsider(service: string, startTimeShift = 0): Promise<ProcessRecord> {
-  const outsider = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+async function plantOutsider(service: string, startTimeShift = 0, launched = false): Promise<ProcessRecord> {
+  const launchId = launched ? newLaunchId(dir.path, service) : undefined;
+  const env = launchId === undefined ? process.env : { ...process.env, [LAUNCH_ENV]: launchId };
+  const outsider = spawn('sleep', ['30'], { detached: true, stdio: 'ignore', env });
   const pid = outsider.pid!;
   groups.add(pid);
   const record: ProcessRecord = {
@@ -54,6 +59,7 @@ async function plantOutsider(service: string, startTimeShift = 0): Promise<Proce
     logFile: manager.logFile(service),
     logOffset: 0,
     startedAt: new Date().toISOString(),
+    ...(launchId === undefined ? {} : { launchId }),
   };
   await writeRecord(dir.path, record);
   return record;
@@ -109,14 +115,13 @@ describe('ProcessManager.spawn', () => {
     expect(record.pgid).toBe(record.pid);
     expect(procStat.pgid).toBe(record.pid);
     expect(procStat.startTime).toBe(record.startTime);
-    // Not a pipe through the manager: the child's stdout and stderr are the log file itself.
-    expect(await readlink(`/proc/${record.pid}/fd/1`)).toBe(manager.logFile('web'));
-    expect(await readlink(`/proc/${record.pid}/fd/2`)).toBe(manager.logFile('web'));
-
     expect(await readRecord(dir.path, 'web')).toEqual(record);
     expect(record).toMatchObject({ service: 'web', command: serverCommand(port, 0), logOffset: 0 });
     await eventually(async () => (await logText('web')).includes(`listening ${port}`), 5000, 'server output');
     expect(manager.isAlive(record)).toBe(true);
+    // Not a pipe through the manager: the child's stdout and stderr are the log file itself.
+    expect(await readlink(`/proc/${record.pid}/fd/1`)).toBe(manager.logFile('web'));
+    expect(await readlink(`/proc/${record.pid}/fd/2`)).toBe(manager.logFile('web'));
   });
 
   it('passes env and cwd, and appends to the log across runs', async () => {
@@ -169,7 +174,7 @@ describe('ProcessManager.spawn', () => {
   });
 
   it('watches an adopted process that is not its child through /proc', async () => {
-    const planted = await plantOutsider('old');
+    const planted = await plantOutsider('old', 0, true);
     const { record, adopted } = await manager.spawn(serviceSpec('old', ['sleep', '30']));
     expect(adopted).toBe(true);
     expect(record).toEqual(planted);
@@ -241,7 +246,18 @@ describe('a service and its worker', () => {
   /** Our process modules compiled to plain JS, so a separate node process can act as the worker. */
   async function compiledModules(): Promise<string> {
     const out = join(dir.path, 'compiled');
-    const sources = ['process/manager', 'process/errors', 'process/proc', 'process/record', 'process/wait', 'registry/json-file'];
+    const sources = [
+      'process/manager',
+      'process/errors',
+      'process/proc',
+      'process/record',
+      'process/wait',
+      'process/cgroup',
+      'process/tracking',
+      'process/subreaper',
+      'health/listeners',
+      'registry/json-file',
+    ];
     for (const name of sources) {
       const source = await readFile(join(process.cwd(), 'src', `${name}.ts`), 'utf8');
       const { outputText } = ts.transpileModule(source, {
@@ -308,7 +324,7 @@ describe('ProcessManager.stop', () => {
     }, 5000, 'three group members');
 
     const result = await manager.stop(record, { signal: 'SIGTERM', timeoutMs: 5000 });
-    expect(result).toEqual({ exit: { code: null, signal: 'SIGTERM', at: expect.any(String) }, escalated: false });
+    expect(result).toEqual({ exit: { code: null, signal: 'SIGTERM', at: expect.any(String) }, escalated: false, remaining: [], notOurs: [] });
     for (const member of members) expect(isGone(member.pid)).toBe(true);
     await expect(readRecord(dir.path, 'tree')).resolves.toBeUndefined();
   });
@@ -320,7 +336,7 @@ describe('ProcessManager.stop', () => {
     const started = Date.now();
     const result = await manager.stop(record, { signal: 'SIGTERM', timeoutMs: 300 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    expect(result).toEqual({ exit: { code: null, signal: 'SIGKILL', at: expect.any(String) }, escalated: true });
+    expect(result).toEqual({ exit: { code: null, signal: 'SIGKILL', at: expect.any(String) }, escalated: true, remaining: [], notOurs: [] });
     expect(await groupMembers(record.pgid)).toEqual([]);
   });
 
@@ -343,7 +359,7 @@ describe('ProcessManager.stop', () => {
     const real = readStat(planted.pid)!;
     expect(isSameProcess(planted)).toBe(false);
 
-    expect(await manager.stop(planted, { signal: 'SIGKILL', timeoutMs: 100 })).toEqual({ exit: null, escalated: false });
+    expect(await manager.stop(planted, { signal: 'SIGKILL', timeoutMs: 100 })).toEqual({ exit: null, escalated: false, remaining: [], notOurs: [] });
     expect(readStat(planted.pid)?.startTime).toBe(real.startTime);
     expect(isGone(planted.pid)).toBe(false);
     await expect(readRecord(dir.path, 'reused')).resolves.toBeUndefined();
@@ -359,8 +375,9 @@ describe('ProcessManager.stop', () => {
     const old = await spawnTracked(manager, 'svc', ['true']);
     await manager.waitForExit(old.record);
     const current = await spawnTracked(manager, 'svc', ['sleep', '30']);
-    expect(await manager.stop(old.record, { signal: 'SIGTERM', timeoutMs: 100 })).toEqual({ exit: null, escalated: false });
+    expect(await manager.stop(old.record, { signal: 'SIGTERM', timeoutMs: 100 })).toEqual({ exit: null, escalated: false, remaining: [], notOurs: [] });
     expect(await readRecord(dir.path, 'svc')).toEqual(current.record);
+    expect(manager.isAlive(current.record)).toBe(true);
   });
 });
 

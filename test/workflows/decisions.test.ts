@@ -51,8 +51,8 @@ function stubs(overrides: Partial<Activities> = {}) {
       return { kind: 'healthy', healthyAt, attempts: 1, detail: 'ok' };
     },
     superviseService: () => forever(),
-    stopService: async () => ({ exit: null, escalated: false }),
-    killService: async () => ({ exit: null, escalated: false }),
+    stopService: async () => ({ exit: null, escalated: false, remaining: [], notOurs: [] }),
+    killService: async () => ({ exit: null, escalated: false, remaining: [], notOurs: [] }),
   };
   const activities = Object.fromEntries(
     (Object.keys(base) as (keyof Activities)[]).map((name) => [
@@ -188,7 +188,7 @@ describe('stack workflow decisions', () => {
       },
       stopService: async (input: StopInput) => {
         stops.push(input);
-        return { exit: null, escalated: false };
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
       },
     });
     const healthy = { condition: 'healthy' as const };

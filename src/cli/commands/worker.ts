@@ -9,7 +9,8 @@ import { CliError, EXIT } from '../errors.js';
 import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
 export interface WorkerOptions {
-  host: string;
+  /** Defaults to DEFAULT_HOST, the host of services whose stack file names none. */
+  host?: string;
   /** The address other hosts reach this host's services at; default: the local address toward the Temporal server. */
   advertise?: string;
 }
@@ -21,9 +22,10 @@ export async function worker(options: WorkerOptions): Promise<number> {
   if (options.advertise !== undefined && !isIP(options.advertise) && !HOST_NAME.test(options.advertise)) {
     throw new CliError(escapeControl(`--advertise: expected an IP address or a host name (e.g. 10.0.0.5, gpu1.lan), got "${options.advertise}"`), EXIT.usage);
   }
+  const host = options.host ?? DEFAULT_HOST;
   // The worker of this machine (host `local`) may create the key, as `up` does; a worker for another
   // host never does: without the key it reports the key id its tasks need instead of inventing one.
-  const { keyring, dataConverter } = await encryptionFromEnv(options.host === DEFAULT_HOST, console.log);
+  const { keyring, dataConverter } = await encryptionFromEnv(host === DEFAULT_HOST, console.log);
   const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
@@ -32,7 +34,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE || 'default',
       taskQueue: taskQueueFromEnv(),
-      host: options.host,
+      host,
       advertise,
       dataConverter,
       ...(endpoint ? { codecEndpoint: endpoint } : {}),
@@ -44,7 +46,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
     } else console.log(`Payloads encrypted with key ${keyring.current.id} (from ${keyring.source}).`);
     if (stackflowWorker.codecEndpoint) console.log(`Codec endpoint for the Web UI: ${stackflowWorker.codecEndpoint.url}`);
     // Last: tests and scripts take this line as "the worker is up".
-    console.log(`stackflow worker for host "${options.host}" (advertised at ${advertise}) on task queue ${taskQueueFromEnv()}`);
+    console.log(`stackflow worker for host "${host}" (advertised at ${advertise}) on task queue ${taskQueueFromEnv()}`);
     await stackflowWorker.run();
   } finally {
     await connection.close();
