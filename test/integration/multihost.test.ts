@@ -66,6 +66,19 @@ if (unavailable && process.env.CI) throw new Error(`CI must be able to create ne
       { timeoutMs: 30_000, everyMs: 200 },
     );
 
+  /** The CLI as a user runs it on the machine of the jest run (the root namespace). */
+  const stackflow = (...args: string[]) =>
+    execa(process.execPath, [resolve('bin/stackflow.js'), ...args], {
+      reject: false,
+      env: {
+        TEMPORAL_ADDRESS: testTemporalAddress(),
+        TEMPORAL_CONFIG_FILE: resolve('test/fixtures/no-such-temporal.toml'),
+        STACKFLOW_TASK_QUEUE: taskQueue,
+        STACKFLOW_HOME: home,
+        NO_COLOR: '1',
+      },
+    });
+
   beforeAll(async () => {
     network = createTestNetwork(['a', 'b']);
     dir = await mkdtemp(join(tmpdir(), 'stackflow-multihost-'));
@@ -143,6 +156,10 @@ if (unavailable && process.env.CI) throw new Error(`CI must be able to create ne
       expect.objectContaining({ service: 'api', host: 'b', url: `http://${b.address}:${spec.services.api.port}`, pid: apiPid }),
     ]);
 
+    const cliRegistry = await stackflow('registry', '--json', '-c', file);
+    expect(cliRegistry.exitCode).toBe(0);
+    expect(JSON.parse(cliRegistry.stdout)).toEqual(registry);
+
     // status: each process's CPU and memory as the worker of its own host sampled them (heartbeat details).
     const sampled = await observedUntil('both services sampled twice by their hosts (CPU is a difference)', (s) =>
       ['db', 'api'].every((name) => s.services[name].memoryBytes !== null && s.services[name].cpuPercent !== null),
@@ -163,6 +180,10 @@ if (unavailable && process.env.CI) throw new Error(`CI must be able to create ne
     expect(Date.parse(silent.services.api.unreachableSince!)).toBeLessThanOrEqual(crashedAt);
     expect(silent.services.api.pid).toBe(apiPid);
     expect(silent.services.db.state).toBe('healthy');
+    const cliStatus = await stackflow('status', '-c', file);
+    expect(cliStatus.exitCode).toBe(0);
+    expect(cliStatus.stdout).toMatch(/^api +unknown \(host b unreachable since [^)]+\) +b +\d+ /m);
+    expect(cliStatus.stdout).toMatch(/^db +healthy +a +\d+ /m);
     expect(isLive(apiPid)).toBe(true);
     expect((await pendingActivity(client, serviceWorkflowId(spec.name, 'api')))?.started).toBe(false);
     expect(network.pids(a).filter((pid) => pid !== workers.a.pid && pid !== dbPid)).toEqual([]);
@@ -198,16 +219,7 @@ if (unavailable && process.env.CI) throw new Error(`CI must be able to create ne
     const apiPid = services.api.pid!;
     await workers.b.crash();
 
-    const down = await execa(process.execPath, [resolve('bin/stackflow.js'), 'down', '-c', file, '--timeout', '2s'], {
-      reject: false,
-      env: {
-        TEMPORAL_ADDRESS: testTemporalAddress(),
-        TEMPORAL_CONFIG_FILE: resolve('test/fixtures/no-such-temporal.toml'),
-        STACKFLOW_TASK_QUEUE: taskQueue,
-        STACKFLOW_HOME: home,
-        NO_COLOR: '1',
-      },
-    });
+    const down = await stackflow('down', '-c', file, '--timeout', '2s');
     expect(down.exitCode).toBe(1);
     expect(down.stderr).toMatch(/not stopped after 2(\.0)?s:/);
     expect(down.stderr).toMatch(/api on host b: unknown \(host b unreachable since [^)]+\)/);
