@@ -29,7 +29,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
   const endpoint = codecEndpointFromEnv();
   const connection = await connectWorkerConnection({});
   try {
-    const advertise = options.advertise ?? (await localAddressToward(loadTemporalConfig().address));
+    const advertise = options.advertise ?? (await defaultAdvertise(loadTemporalConfig().address));
     const stackflowWorker = await createStackflowWorker({
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE || 'default',
@@ -52,4 +52,16 @@ export async function worker(options: WorkerOptions): Promise<number> {
     await connection.close();
   }
   return EXIT.ok;
+}
+
+/** The local address toward the Temporal server; loopback (with a warning) when there is no route to tell. */
+async function defaultAdvertise(temporalAddress: string): Promise<string> {
+  try {
+    return await localAddressToward(temporalAddress);
+  } catch (err) {
+    console.log(
+      escapeControl(`Warning: no local address toward ${temporalAddress} (${(err as Error).message}): advertising 127.0.0.1; give --advertise <address> for dependents on other hosts.`),
+    );
+    return '127.0.0.1';
+  }
 }
