@@ -89,10 +89,17 @@ export interface ResourceSample {
   sampledAt: string;
 }
 
+/** When the service's host last reported on it (its spawn or readiness), epoch ms. */
+function lastReported(status: ServiceStatus): number | null {
+  const at = Date.parse(status.healthyAt ?? status.startedAt ?? '');
+  return Number.isNaN(at) ? null : at;
+}
+
 /**
  * A service's status as seen now: the worker's last sample when the supervision is alive; state
  * `unknown` with `unreachableSince` when its host's worker has been silent past the heartbeat
- * timeout (the server then waits for a worker of that host, and nothing else may run the activity).
+ * timeout (the server then waits for a worker of that host, and nothing else may run the activity);
+ * since its last heartbeat, else the start of its attempt, else the host's last report on the service.
  * `now` and the timeout in ms.
  */
 export function observeService(status: ServiceStatus, pending: PendingSupervision | undefined, now: number, heartbeatTimeoutMs: number): ServiceStatus {
@@ -104,7 +111,7 @@ export function observeService(status: ServiceStatus, pending: PendingSupervisio
     return {
       ...status,
       state: 'unknown',
-      unreachableSince: lastHeard === null ? null : new Date(lastHeard).toISOString(),
+      unreachableSince: new Date(lastHeard ?? lastReported(status) ?? now).toISOString(),
       cpuPercent: null,
       memoryBytes: null,
       sampledAt: sample?.sampledAt ?? null,

@@ -119,6 +119,11 @@ describe('observeService', () => {
     const silent = observeService(base, pending({ lastHeartbeatAt: now - 4000 }), now, 3000);
     expect(silent).toMatchObject({ state: 'unknown', pid: 4242, unreachableSince: '2026-01-01T00:00:56.000Z', cpuPercent: null });
     expect(observeService(base, pending({ started: false, attempt: 2 }), now, 3000).state).toBe('unknown');
+    // Never heard from since its retry: since its host last reported (its healthyAt), at the latest.
+    expect(observeService(base, pending({ started: false, attempt: 2, lastHeartbeatAt: null, lastStartedAt: null }), now, 3000)).toMatchObject({
+      state: 'unknown',
+      unreachableSince: '2026-01-01T00:00:00.000Z',
+    });
   });
 
   it('is left alone while a first attempt waits for its worker, or without a process', () => {
