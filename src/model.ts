@@ -144,6 +144,12 @@ export interface ExitInfo {
   at: string;
 }
 
+/** A process named in a message: its pid and command line (from /proc). */
+export interface ProcessRef {
+  pid: number;
+  command: string;
+}
+
 export interface ServiceStatus {
   state: ServiceState;
   pid: number | null;
@@ -164,6 +170,11 @@ export interface ServiceStatus {
   /** Set (ISO 8601) when the host's worker has not been heard from since then: the state is then `unknown`. */
   unreachableSince?: string | null;
   error: string | null;
+  /**
+   * Processes of the service still alive after its stop (SPEC §4: none may outlive `down`): `down`
+   * names them and exits 1. Absent or empty when the stop left nothing.
+   */
+  leftRunning?: ProcessRef[];
 }
 
 export interface StackStatus {

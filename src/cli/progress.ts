@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceStatus, StackStatus } from '../model.js';
 import type { StackClient } from '../client.js';
 import { isSettled } from '../lifecycle/status.js';
+import { lookup } from '../name-map.js';
 
 export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceStatus | undefined) => void;
 
@@ -52,6 +53,6 @@ async function queryWhenAnswered(stacks: StackClient, stack: string): Promise<St
 
 export function unhealthyServices(status: StackStatus, services: string[]): [string, ServiceStatus][] {
   return services
-    .map((name) => [name, status.services[name]] as [string, ServiceStatus])
+    .map((name) => [name, lookup(status.services, name)] as [string, ServiceStatus])
     .filter(([, s]) => s && (s.state === 'failed' || s.state === 'blocked'));
 }

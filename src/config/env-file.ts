@@ -6,8 +6,8 @@
 import { resolve } from 'node:path';
 import type { Lookup } from './interpolate.js';
 import { substitute } from './interpolate.js';
-import type { NameMap } from './plain-map.js';
-import { hasName, nameMap } from './plain-map.js';
+import type { NameMap } from '../name-map.js';
+import { hasName, nameMap } from '../name-map.js';
 import type { Problem } from './problems.js';
 import { readTextFile, unreadableMessage } from './read-file.js';
 

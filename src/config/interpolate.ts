@@ -2,7 +2,7 @@
 // package (github.com/compose-spec/compose-go, template/template.go) and compose's documentation
 // ("Interpolation", https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/).
 // Written from those rules; no code copied.
-import { hasName, nameMap } from './plain-map.js';
+import { hasName, nameMap } from '../name-map.js';
 import type { Problem } from './problems.js';
 import { formatPath } from './problems.js';
 

@@ -1,4 +1,4 @@
-import { isPlainMap, nameMap } from './plain-map.js';
+import { isPlainMap, nameMap } from '../name-map.js';
 import type { ServiceInput } from './schema.js';
 
 /**

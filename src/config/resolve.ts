@@ -1,7 +1,7 @@
 // Checks across services (dependencies, cycles, ports) and the final StackSpec: replicas expanded, env injected.
 import { findCycle, startLevels } from '../graph/index.js';
 import type { ServiceSpec, StackSpec } from '../model.js';
-import { mergeNameMaps, nameMap } from './plain-map.js';
+import { mergeNameMaps, nameMap } from '../name-map.js';
 import type { Problem } from './problems.js';
 import { expandReplicas, instanceNames } from './replicas.js';
 import type { BaseService } from './service.js';

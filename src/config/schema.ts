@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { toArgv } from './command-line.js';
 import { invalidDurationMessage, parseDuration } from './durations.js';
-import { isPlainMap, nameMap } from './plain-map.js';
+import { isPlainMap, nameMap } from '../name-map.js';
 import { describeValue } from './problems.js';
 
 /** Marks an unknown key; messages.ts turns it into `unknown key "x" (did you mean "y"?)`. */

@@ -1,4 +1,4 @@
-import { nameMap } from './plain-map.js';
+import { nameMap } from '../name-map.js';
 import { envPrefix, LOOPBACK } from '../lifecycle/names.js';
 
 export { envPrefix, LOOPBACK };

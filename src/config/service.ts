@@ -5,8 +5,8 @@ import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, Servi
 import { MISSING_COMMAND, toArgv } from './command-line.js';
 import { readEnvFiles } from './env-file.js';
 import type { Lookup } from './interpolate.js';
-import type { NameMap } from './plain-map.js';
-import { hasName, mergeNameMaps, nameMap } from './plain-map.js';
+import type { NameMap } from '../name-map.js';
+import { hasName, mergeNameMaps, nameMap } from '../name-map.js';
 import type { ProbeInput, ServiceInput } from './schema.js';
 
 /** Reports a problem at a path inside the service (`health.tcp.port`). */

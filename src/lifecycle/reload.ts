@@ -1,6 +1,7 @@
 // What applying an edited stack file to a running stack does (pure; the workflow applies it and the
 // CLI prints it).
 import type { StackSpec } from '../model.js';
+import { hasName } from '../name-map.js';
 
 export interface ReloadPlan {
   /** Defined only in the new file: started. */
@@ -17,13 +18,13 @@ export interface ReloadPlan {
 export function planReload(current: StackSpec, next: StackSpec, running: string[]): ReloadPlan {
   const plan: ReloadPlan = { added: [], removed: [], changed: [], unchanged: [] };
   for (const name of [...running].sort()) {
-    const after = next.services[name];
-    if (!after) plan.removed.push(name);
-    else if (JSON.stringify(after) !== JSON.stringify(current.services[name])) plan.changed.push(name);
+    // Names are looked up as own keys: a service may be called `constructor` (src/name-map.ts).
+    if (!hasName(next.services, name)) plan.removed.push(name);
+    else if (JSON.stringify(next.services[name]) !== JSON.stringify(current.services[name])) plan.changed.push(name);
     else plan.unchanged.push(name);
   }
   plan.added = Object.keys(next.services)
-    .filter((name) => !current.services[name])
+    .filter((name) => !hasName(current.services, name))
     .sort();
   return plan;
 }

@@ -2,7 +2,7 @@
 // nobody retypes a string. Must stay importable from workflow code: no Node modules here.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ExitInfo, ServiceState, StackSpec, StackStatus } from '../model.js';
+import type { ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
@@ -90,6 +90,8 @@ export interface ServiceReport {
   healthyAt?: string | null;
   lastExit?: ExitInfo | null;
   error?: string | null;
+  /** With the last report: what its stops could not end (ServiceStatus.leftRunning). */
+  leftRunning?: ProcessRef[];
 }
 
 export const serviceReportSignal = defineSignal<[ServiceReport]>('serviceReport');

@@ -20,7 +20,7 @@ import {
 import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
 import type { ReportTo, SpawnResult, StopResult } from '../activities/contract.js';
-import type { ExitInfo, ServiceSpec, ServiceState } from '../model.js';
+import type { ExitInfo, ProcessRef, ServiceSpec, ServiceState } from '../model.js';
 import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
 import { describeGates, describeProbe, type DependencyGate } from '../lifecycle/plan.js';
 import {
@@ -74,6 +74,8 @@ export interface ServiceOutcome {
   restarts: number;
   lastExit: ExitInfo | null;
   error: string | null;
+  /** Processes its stops could not end (ServiceStatus.leftRunning). */
+  leftRunning?: ProcessRef[];
 }
 
 type AttemptResult =
@@ -99,6 +101,8 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   let gateScope: CancellationScope | undefined;
   /** A registry write that failed: reported with the next state, never in the way of a stop. */
   let bookkeepingError: string | null = null;
+  /** What the last stop could not end. */
+  let leftRunning: ProcessRef[] = [];
   const restartTimes = [...input.carried.restartTimes];
   let reportSeq = input.carried.reportSeq ?? 0;
   let { restarts, lastExit } = input.carried;
@@ -229,14 +233,18 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       [{ stackDir, spec, after }],
     );
     bookkeepingError = stopped.registryError ?? bookkeepingError;
+    leftRunning = stopped.remaining;
+    // A recorded pid that is not ours is never signalled (SPEC §4): said, not acted on.
+    if (stopped.notOurs.length) bookkeepingError = `not stopped, not ours: ${describeProcesses(stopped.notOurs)}`;
     return stopped;
   }
 
   async function finish(outcome: Omit<ServiceOutcome, 'restarts' | 'lastExit'>): Promise<ServiceOutcome> {
-    const error = outcome.error ?? bookkeepingError;
+    const left = leftRunning.length ? `still running after its stop: ${describeProcesses(leftRunning)}` : null;
+    const error = outcome.error ?? left ?? bookkeepingError;
     // A signal still in flight when its sender completes is dropped: wait until it is delivered.
-    await report(outcome.state, { pid: null, lastExit, error });
-    return { ...outcome, error, restarts, lastExit };
+    await report(outcome.state, { pid: null, lastExit, error, ...(leftRunning.length && { leftRunning }) });
+    return { ...outcome, error, restarts, lastExit, ...(leftRunning.length && { leftRunning }) };
   }
 
   let phase = input.carried.phase;
@@ -353,4 +361,9 @@ function failureMessage(err: ActivityFailure): string {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) return cause.message;
   return cause?.message ?? err.message;
+}
+
+/** `pid 12 (sleep 3977), pid 13 (…)`: processes as messages name them. */
+function describeProcesses(processes: ProcessRef[]): string {
+  return processes.map((p) => `pid ${p.pid} (${p.command})`).join(', ');
 }

@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
 import { redactedEnv } from '../codec/redact.js';
+import { hasName, mergeNameMaps, type NameMap } from '../name-map.js';
 import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
 import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
@@ -79,7 +80,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   let dependents = dependentsMap(deps);
   const stackDir = `${stack.home}/${stack.name}`;
   const carried = input.carried;
-  const status: Record<string, ServiceStatus> = carried?.status ?? {};
+  // Keyed by service name: a null-prototype map, so `constructor` or `toString` is a service like any other.
+  const status: NameMap<ServiceStatus> = mergeNameMaps(carried?.status);
   /** Services whose workflow was started (or is being started) in this stack and has not been forgotten. */
   const launched = new Set<string>(carried?.running);
   /** Launched services whose workflow has started: they can be signalled. */
@@ -109,7 +111,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   function want(names: string[]): string[] {
     const added: string[] = [];
     for (const name of withDependencies(deps, names)) {
-      if (status[name]) continue;
+      if (hasName(status, name)) continue;
       const spec = stack.services[name];
       status[name] = emptyServiceStatus(spec.host, spec.port);
       waitingSince.set(name, Date.now());
@@ -180,6 +182,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       restarts: outcome.restarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
+      ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
     });
     changed();
   }
@@ -297,7 +300,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
 
   function restartProblem(request: RestartRequest): string | null {
     if (phase !== 'running') return `stack ${stack.name} is shutting down`;
-    const current = status[request.service];
+    const current = hasName(status, request.service) ? status[request.service] : undefined;
     if (!current) return `unknown service "${request.service}" (the stack runs: ${Object.keys(status).join(', ')})`;
     if (!launched.has(request.service)) return `${request.service} has not started (it is ${current.state})`;
     return null;
@@ -338,7 +341,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     changed();
   });
   setHandler(serviceReportSignal, (report: ServiceReport) => {
-    const current = status[report.service];
+    const current = hasName(status, report.service) ? status[report.service] : undefined;
     if (!current || finished.has(report.service) || !launched.has(report.service)) return;
     // Reports can overtake each other (around a continue-as-new of either workflow).
     if (report.seq <= (lastReport.get(report.service) ?? 0)) return;
@@ -355,6 +358,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         restarts: report.restarts ?? current.restarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
+        leftRunning: report.leftRunning,
       });
       return;
     }
@@ -416,7 +420,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     {
       validator: (request: StartServicesRequest) => {
         if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
-        const unknown = request.services.filter((name) => !request.stack.services[name]);
+        const unknown = request.services.filter((name) => !hasName(request.stack.services, name));
         if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')}`);
       },
     },

@@ -20,8 +20,9 @@ const noop = () => undefined;
 describe('a stack of fixture services', () => {
   test('starts in dependency order, in parallel where it can, and drains in reverse', async () => {
     const { spec, timeline } = await fixtureStack(world, {
-      db: { readyDelayMs: 300 },
-      cache: { readyDelayMs: 300 },
+      // Long enough that on a loaded machine the other one's spawn still falls inside it (overlap).
+      db: { readyDelayMs: 1500 },
+      cache: { readyDelayMs: 1500 },
       migrate: { port: false, env: { EXIT_AFTER_MS: '150', EXIT_CODE: '0' }, extra: { restart: { policy: 'never' } } },
       api: { readyDelayMs: 100, dependsOn: { db: 'healthy', migrate: 'completed_successfully' } },
       worker: { readyDelayMs: 100, dependsOn: { db: 'healthy', cache: 'healthy' } },

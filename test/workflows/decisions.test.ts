@@ -116,6 +116,19 @@ describe('service workflow decisions', () => {
     expect(calls.filter((c) => c === 'stopService api')).toHaveLength(3);
   });
 
+  test('a stop that could not end every process of the service says which: leftRunning and the error name them', async () => {
+    const escaped = { pid: 4242, command: 'sleep 3977' };
+    const { activities, calls } = stubs({ stopService: async () => ({ exit: null, escalated: true, remaining: [escaped], notOurs: [] }) });
+    const spec = serviceSpec('api', ['x']);
+    const outcome = await withWorkers(activities, async (queue) => {
+      const handle = await env.client.workflow.start(serviceWorkflow, { taskQueue: queue, workflowId: `api-${randomUUID()}`, args: [serviceInput(queue, spec)] });
+      while (!calls.includes('superviseService api')) await new Promise((r) => setTimeout(r, 20));
+      await handle.signal(stopServiceSignal, { reason: 'test' });
+      return handle.result();
+    });
+    expect(outcome).toMatchObject({ state: 'stopped', leftRunning: [escaped], error: 'still running after its stop: pid 4242 (sleep 3977)' });
+  });
+
   test('a stop during the back-off ends the workflow at once, without another spawn', async () => {
     const { activities, calls } = stubs({ superviseService: async () => crashed });
     const spec = serviceSpec('api', ['x'], { restart: { policy: 'always', maxRestarts: 5, backoff: { initialMs: 600_000, maxMs: 600_000, factor: 1 } } });
@@ -227,6 +240,33 @@ describe('stack workflow decisions', () => {
     // By then api may or may not have finished: if not, db's host waits it out.
     expect([[], ['api']]).toContainEqual(afterOf('db'));
     expect(stops).toHaveLength(4);
+  });
+
+  test('services named like built-in object properties start, report and drain like any other', async () => {
+    const { activities, calls } = stubs();
+    const healthy = { condition: 'healthy' as const };
+    const stack = stackOf([
+      serviceSpec('constructor', ['x']),
+      serviceSpec('toString', ['x']),
+      serviceSpec('valueOf', ['x'], { dependsOn: { constructor: healthy } }),
+      serviceSpec('hasOwnProperty', ['x'], { dependsOn: { valueOf: healthy } }),
+    ]);
+    const names = Object.keys(stack.services);
+    const final = await withWorkers(activities, async (queue) => {
+      const handle = await env.client.workflow.start(stackWorkflow, {
+        taskQueue: queue,
+        workflowId: `stack-${stack.name}`,
+        args: [{ stack, services: [], workflowQueue: queue, tuning: DEFAULT_TUNING }],
+      });
+      while (names.some((n) => !calls.includes(`superviseService ${n}`))) await new Promise((r) => setTimeout(r, 20));
+      const running = await handle.query(statusQuery);
+      expect(Object.keys(running.services).sort()).toEqual([...names].sort());
+      expect(Object.values(running.services).map((svc) => svc.state)).toEqual(names.map(() => 'healthy'));
+      await handle.signal(shutdownSignal, { reason: 'test' });
+      return handle.result();
+    });
+    expect(final.state).toBe('stopped');
+    for (const name of names) expect(final.services[name]).toMatchObject({ state: 'stopped' });
   });
 
   test('a gated service whose dependency failed is told to give up and ends blocked with the reason', async () => {

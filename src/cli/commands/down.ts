@@ -26,6 +26,7 @@ export async function down(options: DownOptions): Promise<number> {
     throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);
   }
   const session = await openSession(spec.home, say);
+  let final: StackStatus | null = null;
   const began = Date.now();
   try {
     // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
@@ -37,17 +38,27 @@ export async function down(options: DownOptions): Promise<number> {
         await worker?.stop();
         throw new CliError(notStopped(outcome.unfinished, budgetMs), EXIT.failure);
       }
-      reportDrained(spec.name, outcome.drained, Date.now() - began);
+      final = outcome.drained;
+      reportDrained(spec.name, final, Date.now() - began);
     } else {
-      await drainStack(session, spec.name, 'stackflow down');
+      final = await drainStack(session, spec.name, 'stackflow down');
     }
     await worker?.stop();
+    if (!final) say(dim(`stack ${spec.name} is not running`));
     if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
   } finally {
     await session.close();
   }
   if (options.all && (await stopEmbedded(spec.home))) say(dim('embedded Temporal server stopped'));
-  return EXIT.ok;
+  // SPEC §4: no process the stack started may outlive `down`; one that did is named above.
+  return leftRunning(final).length ? EXIT.failure : EXIT.ok;
+}
+
+/** The services whose stop left processes running, as `name: pid 12 (cmd)` lines' subjects. */
+export function leftRunning(final: StackStatus | null): string[] {
+  return Object.entries(final?.services ?? {})
+    .filter(([, s]) => s.leftRunning?.length)
+    .map(([name]) => name);
 }
 
 export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
@@ -57,15 +68,14 @@ export async function drainStack(session: Session, stack: string, reason: string
   return final;
 }
 
+/** What the drain left to say: services that failed or carry an error, processes that outlived it, or how long it took. */
 function reportDrained(stack: string, final: StackStatus | null, ms: number): void {
-  if (!final) {
-    say(dim(`stack ${stack} is not running`));
-    return;
-  }
-  for (const [name, s] of Object.entries(final.services)) {
+  for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
-  say(green(`stack ${stack} stopped in ${formatDuration(ms)}`));
+  const left = leftRunning(final);
+  if (left.length) say(yellow(escapeControl(`processes of ${left.join(', ')} outlived the drain (named above): stop them by hand`)));
+  else if (final) say(green(`stack ${stack} stopped in ${formatDuration(ms)}`));
 }
 
 /** What `down --timeout` could not stop, each with its host and why (its host's worker gone, or waiting for its dependents). */

@@ -5,6 +5,7 @@ import type { DependencyMap } from '../../graph/index.js';
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { InPlace, isLiveTerminal, type ViewStream } from './redraw.js';
 import { serviceLine, serviceLines, type StartupViewInput } from './service-lines.js';
+import { lookup } from '../../name-map.js';
 
 export { isLiveTerminal, type ViewStream };
 
@@ -54,7 +55,7 @@ export class StartupView {
     this.status = current.services;
     const changed: string[] = [];
     for (const name of this.options.services) {
-      const s = current.services[name];
+      const s = lookup(current.services, name);
       if (!s) continue;
       const key = `${s.state}/${s.restarts}`;
       if (this.seen.get(name) === key) continue;

@@ -4,6 +4,7 @@
 import type { DependencyMap } from '../../graph/index.js';
 import type { ServiceState, ServiceStatus } from '../../model.js';
 import { colors, formatDuration, padVisible, type Colors } from '../output.js';
+import { lookup } from '../../name-map.js';
 
 export interface StartupViewInput {
   /** The services to show, in this order. */
@@ -90,8 +91,8 @@ export function elapsedText(status: ServiceStatus | undefined, since: number | u
 
 /** What a pending service waits for: its dependencies that are not healthy/completed yet. */
 function waitingFor(name: string, input: StartupViewInput): string[] {
-  return (input.deps?.[name] ?? []).filter((dep) => {
-    const s = input.status[dep];
+  return (lookup(input.deps, name) ?? []).filter((dep) => {
+    const s = lookup(input.status, dep);
     return !s || (s.state !== 'healthy' && s.state !== 'completed');
   });
 }
@@ -116,9 +117,9 @@ const firstLine = (text: string) => text.split('\n', 1)[0]!;
 /** The line of one service. */
 export function serviceLine(name: string, input: StartupViewInput, nameWidth = name.length): string {
   const c = colors(input.color);
-  const status = input.status[name];
+  const status = lookup(input.status, name);
   const state: ServiceState = status?.state ?? 'pending';
-  const elapsed = elapsedText(status, input.stateSince[name], input);
+  const elapsed = elapsedText(status, lookup(input.stateSince, name), input);
   const cells = [
     padVisible(c.bold(name), nameWidth),
     padVisible(paintState(state, c), STATE_WIDTH),

@@ -3,6 +3,7 @@
 import { longestChain, type DependencyMap } from '../../graph/index.js';
 import type { ServiceStatus } from '../../model.js';
 import { colors, formatDuration, padVisible } from '../output.js';
+import { lookup } from '../../name-map.js';
 
 export interface TimelineRow {
   service: string;
@@ -77,7 +78,7 @@ export function buildTimeline(
   since = -Infinity,
 ): Timeline {
   const included = services.filter((name) => {
-    const s = statuses[name];
+    const s = lookup(statuses, name);
     const spawn = s ? at(s.startedAt) : null;
     return s && !(spawn !== null && spawn < since);
   });

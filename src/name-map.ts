@@ -28,3 +28,8 @@ export function mergeNameMaps<Value>(...sources: (Readonly<Record<string, Value>
 export function hasName(map: object, name: string): boolean {
   return Object.hasOwn(map, name);
 }
+
+/** The value of `name` when it is one of the map's own keys, else undefined (a name-safe `map?.[name]`). */
+export function lookup<Value>(map: Readonly<Record<string, Value>> | undefined, name: string): Value | undefined {
+  return map !== undefined && Object.hasOwn(map, name) ? map[name] : undefined;
+}
