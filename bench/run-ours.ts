@@ -2,12 +2,12 @@
 // worker itself. Warm: a worker is already polling when `up` runs.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { CLI_ENTRY_PATH } from '../src/paths.js';
-import { writePidFile } from '../src/process/pidfile.js';
+import { livePid, writePidFile } from '../src/process/pidfile.js';
 import { DEFAULT_HOST, DEFAULT_TASK_QUEUE, hostTaskQueue } from '../src/workflows/definitions.js';
 import { stackflowStackFile, type StackInstance } from './generate.js';
 import { handoffTrace, historyStats } from './history.js';
@@ -59,9 +59,11 @@ export async function startWarmWorker(home: string, env: NodeJS.ProcessEnv, temp
   return { pid, bootMs: Date.now() - spawnedAt, idleRssBytes: peakRss(pid) };
 }
 
+/** The live background worker of `home` (its pid file: one decimal pid, identity checked). */
 export async function workerPid(home: string): Promise<number> {
-  const content = JSON.parse(await readFile(path.join(home, 'worker.pid'), 'utf8')) as { pid: number };
-  return content.pid;
+  const pid = await livePid(path.join(home, 'worker.pid'));
+  if (pid === null) throw new Error(`no live background worker in ${home}`);
+  return pid;
 }
 
 /** The environment of every stackflow command the bench runs: the bench's server, its own home, no colours. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { generateKey, loadKeyring, stackflowDataConverter } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { resolveTemporalCli } from '../src/temporal/cli-binary.js';
 import { findFreePort, startDevServer } from '../src/temporal/dev-server.js';
@@ -89,7 +90,11 @@ async function startTemporal(work: string): Promise<TemporalTarget> {
   cleanup.add('Temporal dev server', () => server.stop());
   const connection = await Connection.connect({ address: server.address });
   cleanup.add('Temporal client', () => connection.close());
-  return { address: server.address, client: new Client({ connection }), serverPid: server.pid };
+  // The bench's own payload key (SPEC §7a), inherited by every stackflow command it runs: its client
+  // reads what they write, and the user's key file is left alone.
+  process.env.STACKFLOW_ENCRYPTION_KEY ||= generateKey();
+  const dataConverter = stackflowDataConverter(await loadKeyring({ env: process.env, create: false }));
+  return { address: server.address, client: new Client({ connection, dataConverter }), serverPid: server.pid };
 }
 
 /** The run with the median `up` time, keeping every sample's `up` time. */

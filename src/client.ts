@@ -134,9 +134,11 @@ export class StackClient {
   }
 
   /** Restarts one service through the workflow; resolves once it is healthy again. */
-  async restart(stack: string, service: string, withDependents = false): Promise<void> {
+  /** Restarts `service` (and its dependents when asked); resolves with the dependents it bounced, once healthy again. */
+  async restart(stack: string, service: string, withDependents = false): Promise<string[]> {
     await this.requireKey(stack);
-    await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] });
+    // A workflow from before the answer carried the dependents answers nothing (null).
+    return (await this.handle(stack).executeUpdate(restartServiceUpdate, { args: [{ service, withDependents }] })) ?? [];
   }
 
   /** Applies an edited stack file to the running stack; resolves with the plan once it has settled. */

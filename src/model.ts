@@ -144,6 +144,23 @@ export interface ExitInfo {
   at: string;
 }
 
+/**
+ * The back-off a service is in (or was last in) after a crash, as the service workflow decided it:
+ * what `up`/`reload` print as `viz exited 1 during start; retry 2/5 in 4s`.
+ */
+export interface BackoffInfo {
+  /** This restart's number within max_restarts' 10-minute window (1-based). */
+  attempt: number;
+  /** max_restarts. */
+  maxAttempts: number;
+  /** The back-off delay before the next spawn, in ms. */
+  delayMs: number;
+  /** True when the process ended before it was ever healthy in that run (a failed start). */
+  duringStart: boolean;
+  /** ISO time at which the back-off began. */
+  at: string;
+}
+
 /** A process named in a message: its pid and command line (from /proc). */
 export interface ProcessRef {
   pid: number;
@@ -157,7 +174,12 @@ export interface ServiceStatus {
   host: string;
   /** The address its host's worker advertised (`worker --advertise`) with its last spawn; null before. */
   address?: string | null;
+  /** Restarts after a crash (the restart policy's, counted against max_restarts' window or not). */
   restarts: number;
+  /** Restarts asked for by hand: `restart`, `restart --with-dependents` of a dependency, `reload`, `watch:`. */
+  manualRestarts: number;
+  /** The current or last crash back-off; null once the service is healthy again. */
+  backoff: BackoffInfo | null;
   startedAt: string | null;
   healthyAt: string | null;
   lastExit: ExitInfo | null;

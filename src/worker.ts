@@ -54,9 +54,9 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     connection,
     namespace,
     taskQueue: hostTaskQueue(taskQueue, host),
-    dataConverter,
     workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
     stickyQueueScheduleToStartTimeout: '2s',
+    dataConverter,
     activities: createActivities({ bus: new ReadinessBus(), address: options.advertise }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,

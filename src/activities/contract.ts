@@ -31,6 +31,11 @@ export interface SpawnInput extends ServiceActivityInput {
    * on the host's readiness bus (it heartbeats meanwhile). Empty or absent: spawn at once.
    */
   waitFor?: DependencyGate[];
+  /**
+   * The run boundary written into the service's log just before a fresh spawn (never when an
+   * existing process is adopted): e.g. `— run 3 (2 crash, 0 manual restarts before): node viz.mjs`.
+   */
+  marker?: string;
 }
 
 export interface SpawnResult {
@@ -60,6 +65,12 @@ export type HealthyResult =
 export interface StopInput extends ServiceActivityInput {
   /** Same-host dependents whose processes must be gone before this one is signalled (reverse-order drain). */
   after?: string[];
+  /**
+   * Written into the service's log once its process is gone (nothing else writes then):
+   * `— exited (SIGKILL), restarting in 950ms`. `exit` is the run's own exit when supervision saw it;
+   * without it the exit the stop observed is used.
+   */
+  marker?: { exit?: ExitInfo; then: string };
 }
 
 export interface SupervisionResult {

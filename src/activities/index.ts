@@ -10,11 +10,13 @@ import { waitUntilReady, ReadinessTimeoutError } from '../health/poller.js';
 import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
-import { restartOnChange } from '../watch/restart-on-change.js';
 import { ReadinessBus } from '../host/readiness-bus.js';
 import { cpuPercent, sampleGroup, type GroupSample } from '../process/proc.js';
 import type { ResourceSample } from '../lifecycle/hosts.js';
 import { describeGates } from '../lifecycle/plan.js';
+import { restartOnChange } from '../watch/restart-on-change.js';
+import { appendLogMarker, sampleLogTimes } from '../process/log-times.js';
+import { describeExitShort } from '../lifecycle/backoff.js';
 import type { ExitInfo, ServiceSpec, ShutdownSettings } from '../model.js';
 import { serviceReportSignal, type ServiceReport } from '../workflows/definitions.js';
 import type {
@@ -65,7 +67,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
   };
 
   return {
-    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], reportTo }: SpawnInput): Promise<SpawnResult> {
+    async spawnService({ stackDir, spec, workflowId, runId, waitFor = [], marker, reportTo }: SpawnInput): Promise<SpawnResult> {
       return bus.runSpawn(stackDir, spec.name, async (superseded) => {
         const waitStart = Date.now();
         if (waitFor.length && !bus.met(stackDir, waitFor)) {
@@ -76,7 +78,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
         const waited = waitFor.length ? { for: describeGates(waitFor), ms: Date.now() - waitStart } : undefined;
         bus.publish(stackDir, spec.name, 'spawning');
         try {
-          const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId });
+          const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId }, marker);
           bus.publish(stackDir, spec.name, 'started', record.pid);
           await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt, address });
           return { pid: record.pid, startedAt: record.startedAt, adopted, address, ...(waited && { waited }) };
@@ -91,6 +93,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
       const result = await withHeartbeats(() => ({ pid }), async (signal) => {
+        sampleLogTimes(record.logFile, signal);
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
         const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
         const exited = manager.waitForExit(record, signal).then(async (exit): Promise<HealthyResult> => {
@@ -158,6 +161,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
           });
         }, LOG_ROTATION_DEFAULTS.checkIntervalMs);
         signal.addEventListener('abort', () => clearInterval(rotation));
+        sampleLogTimes(record.logFile, signal);
         // `watch:` lives as long as this supervision: a worker that adopts the service watches again.
         if (spec.watch) {
           const { client, log } = Context.current();
@@ -182,8 +186,14 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       return ended;
     },
 
-    async stopService({ stackDir, spec, after = [] }: StopInput): Promise<StopResult> {
-      return stopService(stackDir, spec, spec.shutdown, after);
+    async stopService({ stackDir, spec, after = [], marker }: StopInput): Promise<StopResult> {
+      const stopped = await stopService(stackDir, spec, spec.shutdown, after);
+      // The process group is gone: nothing else writes to its log now.
+      if (marker) {
+        const exit = marker.exit ?? stopped.exit;
+        await appendLogMarker(managerFor(stackDir).logFile(spec.name), `— ${describeExitShort(exit)}, ${marker.then}`);
+      }
+      return stopped;
     },
 
     async killService({ stackDir, spec }: ServiceActivityInput): Promise<StopResult> {

@@ -4,6 +4,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join } from 'node:path';
 import { prefixer } from './output.js';
+import { readTimeMarks, timeOf } from '../process/log-times.js';
 
 const FOLLOW_POLL_MS = 100;
 /**
@@ -65,11 +66,13 @@ export interface ReadLogsOptions {
   /** Only the last `lines` lines (over the rotated files and the current one); null: all. */
   lines: number | null;
   /**
-   * Epoch ms: only files written at or after this time. Log lines carry no timestamps, so this
-   * works per file: a file whose last write (mtime) is older holds nothing newer and is skipped;
-   * a file written since is shown whole, so its first lines may predate `since`.
+   * Epoch ms: only lines written at or after this time. In the current file by line, from the
+   * worker's time index (src/process/log-times.ts); rotated copies per file: one whose last write
+   * (mtime) is older is skipped, one written since is shown whole.
    */
   since?: number;
+  /** Prefix each line with its time (ISO 8601); lines of rotated copies get none. */
+  timestamps?: boolean;
 }
 
 /**
@@ -96,8 +99,36 @@ export async function readLog(file: string, options: ReadLogsOptions): Promise<{
     if (options.lines !== null && splitLines(text).length > options.lines) break;
   }
   if (!selected.includes(file)) end = await fileSize(file);
-  const lines = splitLines(text);
+  let lines = splitLines(text);
+  if (selected.includes(file) && (options.since !== undefined || options.timestamps)) {
+    // The current file's lines end the text: each gets the time of the mark that covers it.
+    const times = await lineTimes(file, end);
+    const first = lines.length - Math.min(times.length, lines.length);
+    const own = times.slice(times.length - (lines.length - first));
+    const timed = lines.map((line, i) => ({ line, at: i < first ? null : own[i - first]! }));
+    lines = timed
+      .filter(({ at }) => options.since === undefined || at === null || at >= options.since)
+      .map(({ line, at }) => (options.timestamps ? `${at === null ? ' '.repeat(24) : new Date(at).toISOString()} ${line}` : line));
+  }
   return { lines: options.lines === null ? lines : lines.slice(lines.length - Math.min(options.lines, lines.length)), end };
+}
+
+/**
+ * The time of each line of `file`'s first `size` bytes (epoch ms; src/process/log-times.ts says how
+ * precise): the mark covering the line's end, or the file's last write for lines past the last mark.
+ */
+async function lineTimes(file: string, size: number): Promise<number[]> {
+  const [marks, info, read] = await Promise.all([readTimeMarks(file), stat(file).catch(() => null), readRange(file, 0, size)]);
+  const bytes = Buffer.from(read.text, 'utf8');
+  const times: number[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline + 1;
+    times.push(timeOf(marks, end) ?? info?.mtimeMs ?? Date.now());
+    start = end;
+  }
+  return times;
 }
 
 /** Identifies the newest rotated copy, so a rotation between two reads is noticed even when the file has grown back. */
@@ -163,23 +194,26 @@ export async function logPositions(stackDir: string, services: string[]): Promis
 export async function printLogs(
   stackDir: string,
   services: string[],
-  options: { lines: number | null; follow: boolean; since?: number; signal?: AbortSignal; from?: Map<string, LogPosition> },
+  options: { lines: number | null; follow: boolean; since?: number; timestamps?: boolean; signal?: AbortSignal; from?: Map<string, LogPosition> },
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Promise<void> {
   const prefix = prefixer(services);
   const followers = new Map<string, LogFollower>();
   // Per service: the last line read so far without its newline, and when text last arrived.
   const partial = new Map<string, { text: string; since: number }>();
+  // -t while following: the time a line is read, within FOLLOW_POLL_MS of its write. Every file is
+  // read once per poll, so the lines of several services interleave in time order to that precision.
+  const stamp = () => (options.timestamps ? `${new Date().toISOString()} ` : '');
   const show = (service: string, text: string) => {
     const lines = ((partial.get(service)?.text ?? '') + text).split('\n');
     const rest = lines.pop()!;
-    for (const line of lines) write(`${prefix(service)} ${line}`);
+    for (const line of lines) write(`${prefix(service)} ${stamp()}${line}`);
     if (rest === '') partial.delete(service);
     else partial.set(service, { text: rest, since: performance.now() });
   };
   const flush = (service: string) => {
     const rest = partial.get(service);
-    if (rest) write(`${prefix(service)} ${rest.text}`);
+    if (rest) write(`${prefix(service)} ${stamp()}${rest.text}`);
     partial.delete(service);
   };
   for (const service of services) {
@@ -199,7 +233,7 @@ export async function printLogs(
       shown = options.lines === null ? lines : lines.slice(-options.lines);
     } else {
       const stamp = await rotationStamp(file);
-      const read = await readLog(file, { lines: options.lines, since: options.since });
+      const read = await readLog(file, { lines: options.lines, since: options.since, timestamps: options.timestamps });
       shown = read.lines;
       // Stamp taken before reading: a rotation while reading shows up as new text, never as lost text.
       followers.set(service, await LogFollower.at(file, read.end, stamp));

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceStatus, StackStatus } from '../model.js';
 import type { StackClient } from '../client.js';
 import { isSettled } from '../lifecycle/status.js';
+import { retryLine, stoppedLine, type ServiceEvent } from './view/events.js';
 import { lookup } from '../name-map.js';
 
 export type ServiceChange = (name: string, now: ServiceStatus, before: ServiceStatus | undefined) => void;
@@ -55,4 +56,46 @@ export function unhealthyServices(status: StackStatus, services: string[]): [str
   return services
     .map((name) => [name, lookup(status.services, name)] as [string, ServiceStatus])
     .filter(([, s]) => s && (s.state === 'failed' || s.state === 'blocked'));
+}
+
+/**
+ * The event lines between two `status` answers, in the order they happened: each new crash back-off
+ * and each service that stopped (its time from `since`, epoch ms).
+ */
+export function eventLines(
+  before: Readonly<Record<string, ServiceStatus>>,
+  now: Readonly<Record<string, ServiceStatus>>,
+  since: number,
+): string[] {
+  const seenAt = Date.now();
+  return Object.entries(now)
+    .flatMap(([name, s]) => [retryLine(name, s, lookup(before, name)), stoppedLine(name, s, lookup(before, name), since, seenAt)])
+    .filter((e): e is ServiceEvent => e !== null)
+    .sort((a, b) => a.at - b.at)
+    .map((e) => e.line);
+}
+
+/**
+ * Polls `status` until `signal` aborts and prints (`say`) the event lines of every change, from
+ * `first` on (the answer before the operation began). Resolves with the last answer's services,
+ * for the caller to compare with the operation's final status.
+ */
+export async function followEvents(
+  stacks: StackClient,
+  stack: string,
+  first: Record<string, ServiceStatus>,
+  say: (line: string) => void,
+  signal: AbortSignal,
+  since = Date.now(),
+): Promise<Record<string, ServiceStatus>> {
+  let before = first;
+  while (!signal.aborted) {
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) break;
+    const current = await stacks.status(stack).catch(() => null);
+    if (!current || signal.aborted) continue;
+    for (const line of eventLines(before, current.services, since)) say(line);
+    before = current.services;
+  }
+  return before;
 }

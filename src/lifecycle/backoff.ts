@@ -19,3 +19,37 @@ export function backoffDelay(settings: BackoffSettings, attempt: number, random:
 export function restartsInWindow(restartTimes: number[], now: number, windowMs = RESTART_WINDOW_MS): number[] {
   return restartTimes.filter((t) => now - t < windowMs);
 }
+
+/** What follows a run that ended on its own (SPEC §4's restart policies), decided before its clean-up. */
+export type NextStep =
+  | { kind: 'complete' }
+  | { kind: 'fail'; error: string }
+  | { kind: 'retry'; attempt: number; delayMs: number; recent: number[] };
+
+/**
+ * Decides what follows a run that ended by itself: `failed` says it crashed (non-zero exit, liveness,
+ * failed start). `restart: always` runs a clean exit again too; `no`/`never` ends the service; a crash
+ * past max_restarts within the window gives up. `random` is the workflow's deterministic Math.random.
+ */
+export function nextStep(
+  restart: { policy: string; maxRestarts: number; backoff: BackoffSettings },
+  run: { failed: boolean; reason: string },
+  restartTimes: number[],
+  now: number,
+  random: () => number,
+): NextStep {
+  if (!run.failed && restart.policy !== 'always') return { kind: 'complete' };
+  if (restart.policy === 'never') return run.failed ? { kind: 'fail', error: run.reason } : { kind: 'complete' };
+  const recent = restartsInWindow(restartTimes, now);
+  if (recent.length >= restart.maxRestarts) {
+    return { kind: 'fail', error: `gave up after ${recent.length} restarts within 10m: ${run.reason}` };
+  }
+  return { kind: 'retry', attempt: recent.length + 1, delayMs: backoffDelay(restart.backoff, recent.length + 1, random), recent };
+}
+
+/** An exit in a few words, for log markers and timer labels: `exited (code 1)`, `exited (SIGKILL)`. */
+export function describeExitShort(exit: { code: number | null; signal: string | null } | null | undefined): string {
+  if (!exit) return 'ended';
+  if (exit.signal) return `exited (${exit.signal})`;
+  return exit.code === null ? 'exited' : `exited (code ${exit.code})`;
+}

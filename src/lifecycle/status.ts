@@ -27,6 +27,8 @@ export function emptyServiceStatus(host: string, port: number | undefined): Serv
     host,
     address: null,
     restarts: 0,
+    manualRestarts: 0,
+    backoff: null,
     startedAt: null,
     healthyAt: null,
     lastExit: null,
@@ -34,4 +36,15 @@ export function emptyServiceStatus(host: string, port: number | undefined): Serv
     memoryBytes: null,
     error: null,
   };
+}
+
+/**
+ * A service's error as one table cell: its first line, without the service's own name (`viz: exited
+ * with code 1` in the row of viz reads `exited with code 1`). The full text stays in `status <svc>`
+ * and `status --json`.
+ */
+export function errorSummary(service: string, error: string | null): string {
+  if (!error) return '';
+  const first = error.split('\n', 1)[0]!;
+  return first.split(`${service}: `).join('');
 }

@@ -1,3 +1,4 @@
+import { appendLogMarker } from './log-times.js';
 import { execa, type Result } from 'execa';
 import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
@@ -103,10 +104,11 @@ export class ProcessManager {
     return join(this.stackDir, 'logs', `${service}.log`);
   }
 
-  spawn(spec: ServiceSpec, meta: { workflowId?: string; runId?: string } = {}): Promise<SpawnResult> {
+  /** `marker`: a line written into the log before a fresh spawn (not when a running process is adopted). */
+  spawn(spec: ServiceSpec, meta: { workflowId?: string; runId?: string } = {}, marker?: string): Promise<SpawnResult> {
     const lockKey = recordFile(this.stackDir, spec.name);
     const previous = spawnLocks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.spawnOrAdopt(spec, meta));
+    const run = previous.catch(() => undefined).then(() => this.spawnOrAdopt(spec, meta, marker));
     spawnLocks.set(lockKey, run);
     void run
       .finally(() => {
@@ -200,7 +202,7 @@ export class ProcessManager {
     }
   }
 
-  private async spawnOrAdopt(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }): Promise<SpawnResult> {
+  private async spawnOrAdopt(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }, marker?: string): Promise<SpawnResult> {
     const existing = await readRecord(this.stackDir, spec.name);
     if (existing && isRunning(existing) && isOurProcess(this.stackDir, existing)) {
       const updated = { ...existing, ...definedOnly(meta) };
@@ -215,7 +217,7 @@ export class ProcessManager {
     // Processes of the service that no valid record names are ended before a new copy starts.
     await this.endStrays(spec.name);
     if (existing) await this.forget(existing);
-    return { record: await this.start(spec, meta), adopted: false };
+    return { record: await this.start(spec, meta, marker), adopted: false };
   }
 
   /**
@@ -248,7 +250,7 @@ export class ProcessManager {
     }
   }
 
-  private async start(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }): Promise<ProcessRecord> {
+  private async start(spec: ServiceSpec, meta: { workflowId?: string; runId?: string }, marker?: string): Promise<ProcessRecord> {
     const [file] = spec.command;
     if (file === undefined) {
       throw new ServiceStartError({ service: spec.name, command: spec.command, reason: 'spawn', detail: 'empty command' });
@@ -256,6 +258,8 @@ export class ProcessManager {
     await checkCwd(spec);
     const logFile = this.logFile(spec.name);
     await mkdir(dirname(logFile), { recursive: true });
+    // The run boundary, while no process of this service writes to the file.
+    if (marker) await appendLogMarker(logFile, marker);
     const cgroup = serviceCgroup(this.stackDir, spec.name);
     // Run through a shell that joins the cgroup first: a missing program must still be ENOENT, not exit 127.
     if (cgroup !== null) await checkExecutable(spec, file);

@@ -2,7 +2,7 @@
 // nobody retypes a string. Must stay importable from workflow code: no Node modules here.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
+import type { BackoffInfo, ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
@@ -40,7 +40,8 @@ export interface RestartRequest {
 
 export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');
 export const restartServiceSignal = defineSignal<[RestartRequest]>('restartService');
-export const restartServiceUpdate = defineUpdate<void, [RestartRequest]>('restartService');
+/** Answers, once the service is healthy again, with the dependents it stopped and started again (in start order). */
+export const restartServiceUpdate = defineUpdate<string[], [RestartRequest]>('restartService');
 export const statusQuery = defineQuery<StackStatus>('status');
 
 /** One running instance in the stack's registry (a replicated service has one entry per instance). */
@@ -86,6 +87,9 @@ export interface ServiceReport {
   /** The address its host's worker advertises (from the spawn's result). */
   address?: string | null;
   restarts?: number;
+  manualRestarts?: number;
+  /** Set with `restarting` after a crash; null once healthy again. */
+  backoff?: BackoffInfo | null;
   startedAt?: string | null;
   healthyAt?: string | null;
   lastExit?: ExitInfo | null;

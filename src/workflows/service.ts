@@ -21,7 +21,7 @@ import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
 import type { ReportTo, SpawnResult, StopResult } from '../activities/contract.js';
 import type { ExitInfo, ProcessRef, ServiceSpec, ServiceState } from '../model.js';
-import { backoffDelay, restartsInWindow } from '../lifecycle/backoff.js';
+import { describeExitShort, nextStep, type NextStep } from '../lifecycle/backoff.js';
 import { describeGates, describeProbe, type DependencyGate } from '../lifecycle/plan.js';
 import {
   dependenciesMetSignal,
@@ -48,7 +48,10 @@ export const DEFAULT_TUNING: Tuning = { heartbeatTimeoutMs: 10_000, maxHistoryEv
 
 /** What a service's next run needs from its previous ones (continue-as-new, relaunch). */
 export interface CarriedState {
+  /** Crash restarts. */
   restarts: number;
+  /** Restarts asked for by hand (absent in histories from before it was counted). */
+  manualRestarts?: number;
   /** Epoch ms of the restarts that still count against max_restarts. */
   restartTimes: number[];
   lastExit: ExitInfo | null;
@@ -72,6 +75,7 @@ export interface ServiceWorkflowInput {
 export interface ServiceOutcome {
   state: Extract<ServiceState, 'stopped' | 'failed' | 'completed'>;
   restarts: number;
+  manualRestarts?: number;
   lastExit: ExitInfo | null;
   error: string | null;
   /** Processes its stops could not end (ServiceStatus.leftRunning). */
@@ -79,7 +83,7 @@ export interface ServiceOutcome {
 }
 
 type AttemptResult =
-  | { kind: 'ended'; exit: ExitInfo | null; detail: string; failed: boolean }
+  | { kind: 'ended'; exit: ExitInfo | null; detail: string; failed: boolean; beforeHealthy: boolean }
   | { kind: 'start-failed'; detail: string }
   | { kind: 'interrupted' };
 
@@ -106,6 +110,9 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
   const restartTimes = [...input.carried.restartTimes];
   let reportSeq = input.carried.reportSeq ?? 0;
   let { restarts, lastExit } = input.carried;
+  /** The run boundary the host writes into the service's log before the next spawn. */
+  let runMarker = '';
+  let manualRestarts = input.carried.manualRestarts ?? 0;
 
   setHandler(
     stopServiceSignal,
@@ -139,7 +146,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
    */
   async function spawn(reportTo: ReportTo): Promise<SpawnResult> {
     const { workflowId, runId } = workflowInfo();
-    const args = { stackDir, spec, workflowId, runId, reportTo };
+    const args = { stackDir, spec, workflowId, runId, reportTo, marker: runMarker };
     const command = spec.command.join(' ');
     const gates = gate;
     gate = undefined;
@@ -172,13 +179,13 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
 
   /** The Web UI's "Current Details" of this service. */
   function show(state: ServiceState, fields: ReportFields): void {
-    setCurrentDetails(`**${state}** · restarts ${restarts}${fields.pid ? ` · pid ${fields.pid}` : ''}${fields.error ? `\n\n${fields.error}` : ''}`);
+    setCurrentDetails(serviceStateDetails(state, { restarts, manualRestarts, ...fields }));
   }
 
   /** The next report, for an activity to send once it succeeds (it adds what it learned). */
   function reportBy(state: ServiceState, fields: ReportFields = {}): ReportTo {
     reportSeq++;
-    return { workflowId: input.parentWorkflowId, report: { service: name, seq: reportSeq, state, restarts, ...fields } };
+    return { workflowId: input.parentWorkflowId, report: { service: name, seq: reportSeq, state, restarts, manualRestarts, ...fields } };
   }
 
   /** Resolves once the stack workflow has the report; only the last one is awaited. */
@@ -201,18 +208,18 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
         show(starting, running);
         const healthy = await activities.awaitHealthy.executeWithOptions(
           { ...awaitHealthyOptions(input), summary: `await healthy and register ${name}: ${describeProbe(spec)}` },
-          [{ stackDir, spec, pid: spawned.pid, reportTo: reportBy('healthy', running) }],
+          [{ stackDir, spec, pid: spawned.pid, reportTo: reportBy('healthy', { ...running, backoff: null }) }],
         );
-        if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false };
+        if (healthy.kind === 'exited') return { kind: 'ended', exit: healthy.exit, detail: `${name}: exited with code 0`, failed: false, beforeHealthy: true };
         bookkeepingError = healthy.registryError ?? null;
         // awaitHealthy registered it: whoever sees `healthy` (a dependent, `up -d`) finds it in registry.json.
         show('healthy', { ...running, error: bookkeepingError });
         const ended = await activities.superviseService.executeWithOptions(
-          { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid})` },
+          { ...superviseOptions(input), summary: `supervise ${name} (pid ${spawned.pid}) until it exits; a further attempt is a worker taking over` },
           [{ stackDir, spec, pid: spawned.pid }],
         );
         const failed = ended.reason === 'liveness' || ended.exit?.code !== 0;
-        return { kind: 'ended', exit: ended.exit, detail: ended.detail, failed };
+        return { kind: 'ended', exit: ended.exit, detail: ended.detail, failed, beforeHealthy: false };
       });
     } catch (err) {
       if (isCancellation(err)) return { kind: 'interrupted' };
@@ -223,14 +230,26 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     }
   }
 
-  /** Deregisters and stops the process (the registry never holds the stop up); retried until it is done. */
-  async function stopProcess(): Promise<StopResult> {
+  /**
+   * Deregisters and stops the process (the registry never holds the stop up); retried until it is
+   * done. The host then marks in the service's log how the run ended and what follows (`next`).
+   */
+  async function stopProcess(exit: ExitInfo | null | undefined, next: NextStep | null): Promise<StopResult> {
     const after = stopRequested ? stopAfter : [];
     const why = stopRequested ? '' : restartCause ? ` for restart (${restartCause})` : restartRequested ? ' for restart' : '';
     const order = after.length ? ` once ${after.join(', ')} stopped` : '';
+    const then = stopRequested
+      ? 'stopped'
+      : !next
+        ? `restarting now${restartCause ? ` (${restartCause})` : ' (restart requested)'}`
+        : next.kind === 'retry'
+          ? `restarting in ${next.delayMs}ms`
+          : next.kind === 'fail'
+            ? `not restarted: ${next.error}`
+            : 'completed';
     const stopped = await activities.stopService.executeWithOptions(
       { ...stopOptions(input), summary: `stop ${name}${why}${order}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
-      [{ stackDir, spec, after }],
+      [{ stackDir, spec, after, marker: { ...(exit && { exit }), then } }],
     );
     bookkeepingError = stopped.registryError ?? bookkeepingError;
     leftRunning = stopped.remaining;
@@ -244,7 +263,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
     const error = outcome.error ?? left ?? bookkeepingError;
     // A signal still in flight when its sender completes is dropped: wait until it is delivered.
     await report(outcome.state, { pid: null, lastExit, error, ...(leftRunning.length && { leftRunning }) });
-    return { ...outcome, error, restarts, lastExit, ...(leftRunning.length && { leftRunning }) };
+    return { ...outcome, error, restarts, manualRestarts, lastExit, ...(leftRunning.length && { leftRunning }) };
   }
 
   let phase = input.carried.phase;
@@ -255,41 +274,49 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       // Between attempts nothing runs, so the next run starts exactly where this one stands.
       await condition(allHandlersFinished);
       if (stopRequested) continue;
-      return continueAsNew<typeof serviceWorkflow>({ ...input, waitFor: undefined, carried: { restarts, restartTimes, lastExit, phase, reportSeq } });
+      return continueAsNew<typeof serviceWorkflow>({
+        ...input,
+        waitFor: undefined,
+        carried: { restarts, manualRestarts, restartTimes, lastExit, phase, reportSeq },
+      });
     }
     restartRequested = false;
+    runMarker = `— run ${restarts + manualRestarts + 1}${phase === 'restarting' ? ` (${restarts} crash, ${manualRestarts} manual restarts before)` : ''}: ${spec.command.join(' ')}`;
     const result = await attempt(phase);
     if (result.kind === 'ended') lastExit = result.exit;
-    // Whatever ended the attempt, the process group is cleaned up before anything else happens.
-    const stopped = await stopProcess();
+    // Decided before the clean-up, so the host can write it into the service's log after the exit.
+    const failed = result.kind === 'start-failed' || (result.kind === 'ended' && result.failed);
+    const reason = result.kind === 'interrupted' ? '' : result.detail;
+    const next = result.kind === 'interrupted' ? null : nextStep(spec.restart, { failed, reason }, restartTimes, Date.now(), Math.random);
+    const stopped = await stopProcess(result.kind === 'ended' ? result.exit : undefined, next);
     if (result.kind !== 'ended') lastExit = stopped.exit ?? lastExit;
     if (stopRequested) return await finish({ state: 'stopped', error: null });
 
-    if (result.kind === 'interrupted') {
-      // restartService: an on-demand restart skips the back-off and does not count against the budget.
-      restarts++;
+    if (!next) {
+      // restartService, reload: an on-demand restart skips the back-off and is counted apart.
+      manualRestarts++;
       phase = 'restarting';
       continue;
     }
-
-    const failed = result.kind === 'start-failed' || result.failed;
-    const reason = result.detail;
-    if (!failed && spec.restart.policy !== 'always') return await finish({ state: 'completed', error: null });
-    if (spec.restart.policy === 'never') return await finish({ state: failed ? 'failed' : 'completed', error: failed ? reason : null });
-
-    const now = Date.now();
-    const recent = restartsInWindow(restartTimes, now);
-    if (recent.length >= spec.restart.maxRestarts) {
-      return await finish({
-        state: 'failed',
-        error: `gave up after ${recent.length} restarts within 10m: ${reason}`,
-      });
+    if (next.kind === 'complete') return await finish({ state: 'completed', error: null });
+    if (next.kind === 'fail') {
+      await finish({ state: 'failed', error: next.error });
+      // A failed run shows as Failed in the Web UI's workflow list; the stack already has the report.
+      throw ApplicationFailure.nonRetryable(`${name} failed: ${next.error}`, 'ServiceFailed', { restarts, manualRestarts, lastExit });
     }
-    const delay = backoffDelay(spec.restart.backoff, recent.length + 1, Math.random);
-    void report('restarting', { pid: null, lastExit, error: reason });
-    await condition(() => stopRequested || restartRequested, delay, { summary: `back-off ${name} ${delay}ms` });
+    const backoff = {
+      attempt: next.attempt,
+      maxAttempts: spec.restart.maxRestarts,
+      delayMs: next.delayMs,
+      duringStart: result.kind === 'start-failed' || (result.kind === 'ended' && result.beforeHealthy),
+      at: new Date().toISOString(),
+    };
+    void report('restarting', { pid: null, lastExit, error: reason, backoff });
+    await condition(() => stopRequested || restartRequested, next.delayMs, {
+      summary: `back-off ${name} ${next.delayMs}ms after ${describeExitShort(lastExit)} (restart ${next.attempt}/${spec.restart.maxRestarts})`,
+    });
     if (stopRequested) return await finish({ state: 'stopped', error: null });
-    restartTimes.splice(0, restartTimes.length, ...recent, Date.now());
+    restartTimes.splice(0, restartTimes.length, ...next.recent, Date.now());
     restarts++;
     phase = 'restarting';
   }
@@ -361,6 +388,15 @@ function failureMessage(err: ActivityFailure): string {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) return cause.message;
   return cause?.message ?? err.message;
+}
+
+/** The Web UI's "Current Details" of a service workflow: its state, counts, pid, back-off and error. */
+function serviceStateDetails(state: ServiceState, fields: Omit<ServiceReport, 'service' | 'state' | 'seq'>): string {
+  const parts = [`**${state}**`, `restarts ${fields.restarts ?? 0} (crash) · ${fields.manualRestarts ?? 0} (manual)`];
+  if (fields.pid) parts.push(`pid ${fields.pid}`);
+  const b = fields.backoff;
+  if (b) parts.push(`retry ${b.attempt}/${b.maxAttempts} in ${b.delayMs}ms after ${describeExitShort(fields.lastExit)}`);
+  return `${parts.join(' · ')}${fields.error ? `\n\n${fields.error}` : ''}`;
 }
 
 /** `pid 12 (sleep 3977), pid 13 (…)`: processes as messages name them. */

@@ -23,10 +23,11 @@ import { redactedEnv } from '../codec/redact.js';
 import { hasName, mergeNameMaps, type NameMap } from '../name-map.js';
 import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
-import { emptyServiceStatus, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
+import { emptyServiceStatus, errorSummary, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
 import { hostAddress, stackRegistry, withHostAddresses } from '../lifecycle/hosts.js';
-import { dependentsMap, transitiveDependents, withDependencies } from '../graph/index.js';
+import { dependentsMap, transitiveDependents, withDependencies, type DependencyMap } from '../graph/index.js';
+import { buildTimeline } from '../lifecycle/timeline.js';
 import {
   applyConfigUpdate,
   dependenciesMetSignal,
@@ -136,6 +137,16 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     // A gated service stays `pending` until its spawn is reported.
     if (gates.length) gated.add(name);
     else status[name].state = 'starting';
+    // A relaunch (restart with dependents, reload) starts the new run only once the previous run of the
+    // same workflow id has closed: its last report may settle it here a moment before it completes.
+    const previousRun = closing.get(name) ?? Promise.resolve();
+    void previousRun.then(() => startServiceWorkflow(name, spec, gates, settleThisRun));
+  }
+
+  /** Closed (or failed) runs of each service's workflow, as far as this run of the stack started them. */
+  const closing = new Map<string, Promise<void>>();
+
+  function startServiceWorkflow(name: string, spec: ServiceSpec, gates: DependencyGate[], settleThisRun: (outcome: ServiceOutcome) => void): void {
     startChild(serviceWorkflow, {
       workflowId: serviceWorkflowId(stack.name, name),
       // On its host's queue, beside its activities (eager dispatch).
@@ -149,7 +160,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
-          carried: { restarts: status[name].restarts, restartTimes: [], lastExit: status[name].lastExit, phase: 'starting' },
+          carried: {
+            restarts: status[name].restarts,
+            manualRestarts: status[name].manualRestarts,
+            restartTimes: [],
+            lastExit: status[name].lastExit,
+            phase: 'starting',
+          },
           ...(gates.length && { waitFor: gates }),
         },
       ],
@@ -162,7 +179,9 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       (handle) => {
         started.add(name);
         changed();
-        handle.result().then(settleThisRun, (err: Error) =>
+        const result = handle.result();
+        closing.set(name, result.then(() => undefined, () => undefined));
+        result.then(settleThisRun, (err: Error) =>
           settleThisRun({ state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
         );
       },
@@ -180,6 +199,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       state: keepBlocked ? 'blocked' : outcome.state,
       pid: null,
       restarts: outcome.restarts,
+      manualRestarts: outcome.manualRestarts ?? status[name].manualRestarts,
       lastExit: outcome.lastExit ?? status[name].lastExit,
       error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
       ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
@@ -198,7 +218,13 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     released.delete(name);
     metSince.delete(name);
     const before = status[name];
-    status[name] = { ...emptyServiceStatus(before.host, before.port ?? undefined), restarts: before.restarts + 1, lastExit: before.lastExit };
+    // A restart asked for (a dependency's restart, a reload): counted apart from crash restarts.
+    status[name] = {
+      ...emptyServiceStatus(before.host, before.port ?? undefined),
+      restarts: before.restarts,
+      manualRestarts: (before.manualRestarts ?? 0) + 1,
+      lastExit: before.lastExit,
+    };
     waitingSince.set(name, Date.now());
     changed();
   }
@@ -306,7 +332,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     return null;
   }
 
-  async function restart(request: RestartRequest): Promise<void> {
+  /** Restarts the service (and, when asked, its dependents); answers with the dependents it bounced. */
+  async function restart(request: RestartRequest): Promise<string[]> {
     const { service } = request;
     const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
     await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
@@ -330,6 +357,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     if (after.state !== 'healthy') {
       throw ApplicationFailure.nonRetryable(`${service} did not become healthy again: it is ${after.state}${after.error ? ` (${after.error})` : ''}`);
     }
+    return dependentsToCycle;
   }
 
   setHandler(statusQuery, snapshot);
@@ -356,6 +384,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
       settle(name, {
         state: report.state,
         restarts: report.restarts ?? current.restarts,
+        manualRestarts: report.manualRestarts ?? current.manualRestarts,
         lastExit: report.lastExit ?? null,
         error: report.error ?? null,
         leftRunning: report.leftRunning,
@@ -454,7 +483,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     }
     const seen = version;
     armDeadline(startWhatIsReady());
-    setCurrentDetails(statusTable(snapshot()));
+    setCurrentDetails(stackDetails(snapshot(), deps));
     await condition(() => phase !== 'running' || version !== seen);
   }
 
@@ -462,7 +491,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     if (!launched.has(name) && current.state === 'pending') current.state = 'stopped';
   }
   armDeadline(undefined);
-  setCurrentDetails(statusTable(snapshot()));
+  setCurrentDetails(stackDetails(snapshot(), deps));
   const drained = stopInReverseOrder(Object.keys(status), 'stack shutdown');
   if (drainBudgetMs !== undefined && !(await withinBudget(drained, drainBudgetMs))) {
     const stuck = [...launched].filter((name) => !finished.has(name));
@@ -476,7 +505,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
   await drained;
   phase = 'drained';
-  setCurrentDetails(statusTable(snapshot()));
+  setCurrentDetails(stackDetails(snapshot(), deps));
   return snapshot();
 }
 
@@ -487,12 +516,39 @@ async function withinBudget(work: Promise<void>, ms: number): Promise<boolean> {
   return condition(() => done, ms);
 }
 
-/** The Web UI's "Current Details" of the stack: one row per service. */
-function statusTable(current: StackStatus): string {
-  const rows = Object.entries(current.services).map(
-    ([name, s]) => `| ${name} | ${s.state} | ${s.pid ?? ''} | ${s.restarts} | ${s.error ?? ''} |`,
-  );
-  return [`**${current.state}**`, '', '| service | state | pid | restarts | error |', '|---|---|---|---|---|', ...rows].join('\n');
+/**
+ * The Web UI's "Current Details" of the stack. UI 2.42 renders it in a frame of the default iframe
+ * height (150 px, no scrolling), so it is kept to a few lines: the state and the critical chain that
+ * decided the startup's total, then one line per state naming its services, each with its ready time
+ * (ms from the stack's first spawn), its restarts, and for a broken one its error's first line (cut
+ * to CELL_MAX characters; the service workflow's details have all of it).
+ */
+export function stackDetails(current: StackStatus, deps: DependencyMap): string {
+  const timeline = buildTimeline(current.services, Object.keys(current.services), deps);
+  const ready = new Map(timeline.rows.map((r) => [r.service, r.readyMs]));
+  const steps = timeline.chain.map((step) => `${step.service} (${step.waitMs >= 1 ? `waited ${step.waitMs}ms + ` : ''}${step.spawnToReadyMs}ms)`);
+  const chain = steps.length ? ` · **critical chain** ${timeline.totalMs}ms: ${steps.join(' → ')}` : '';
+  const byState = new Map<string, string[]>();
+  for (const [name, s] of Object.entries(current.services)) {
+    const at = ready.get(name);
+    const facts = [
+      at === null || at === undefined ? '' : `+${at}ms`,
+      s.restarts ? `${s.restarts} restarts` : '',
+      s.manualRestarts ? `${s.manualRestarts} manual` : '',
+      s.state === 'failed' || s.state === 'blocked' || s.state === 'restarting' ? cellText(errorSummary(name, s.error)) : '',
+    ].filter(Boolean);
+    byState.set(s.state, [...(byState.get(s.state) ?? []), facts.length ? `${name} (${facts.join(', ')})` : name]);
+  }
+  const states = [...byState].map(([state, names]) => `**${state}** ${names.length}: ${names.join(', ')}`);
+  // Hard line breaks (two trailing spaces): one paragraph, no margins between the lines.
+  return [`**${current.state}**${chain}`, ...states].join('  \n');
+}
+
+const CELL_MAX = 60;
+
+/** `text` cut at CELL_MAX characters. */
+function cellText(text: string): string {
+  return text.length > CELL_MAX ? `${text.slice(0, CELL_MAX - 1)}…` : text;
 }
 
 /** The Web UI's "Details" of a service workflow: what it runs and how it is judged. */

@@ -199,10 +199,12 @@ describe('status --watch and logs on a running stack', () => {
     const lines = all.stdout.split('\n');
     expect(lines[0]).toBe('a | rotated two');
     expect(lines[1]).toBe('a | rotated one');
-    expect(lines[2]).toMatch(/^a \| a listening on/);
+    // The current file: the supervisor's run boundary, then the service's own lines.
+    expect(lines[2]).toMatch(/^a \| — run 1: node /);
+    expect(lines[3]).toMatch(/^a \| a listening on/);
 
-    const last = await stackflow(stack, ['logs', 'a', '-n', '2']);
-    expect(last.stdout.split('\n')).toEqual(['a | rotated one', expect.stringMatching(/^a \| a listening on/)]);
+    const last = await stackflow(stack, ['logs', 'a', '-n', '3']);
+    expect(last.stdout.split('\n')).toEqual(['a | rotated one', expect.stringMatching(/^a \| — run 1/), expect.stringMatching(/^a \| a listening on/)]);
 
     const recent = await stackflow(stack, ['logs', 'a', '--since', '1h']);
     expect(recent.stdout).not.toContain('rotated two');

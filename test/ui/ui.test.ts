@@ -20,6 +20,7 @@ import { watchUntilSettled } from '../../src/cli/progress.js';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary.js';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { fixtureStack, startWorld, type TestWorld } from '../support/harness.js';
+import { pollUntil } from '../support/worker-process.js';
 import { launchChromium, markdownPanel, requireChromium, waitForHttp, waitWithReload } from './browser.js';
 
 const OUTPUT_DIR = path.resolve('test-output/ui');
@@ -75,17 +76,24 @@ describe('the Temporal Web UI', () => {
       data: { readyDelayMs: 200 },
       api: { dependsOn: { data: 'healthy' } },
       gateway: { dependsOn: { api: 'healthy' } },
+      // Exits 1 shortly after each start: gives up after its 2 restarts.
+      crashy: { port: false, env: { EXIT_AFTER_MS: '300', EXIT_CODE: '1' } },
     });
     const name = spec.name;
     const stackId = `stack-${name}`;
     const services = Object.keys(spec.services);
     await world.stacks.start(spec, []);
     runningStack = name;
-    const settled = await watchUntilSettled(world.stacks, name, services, () => undefined);
+    await watchUntilSettled(world.stacks, name, services, () => undefined);
+    const settled = await pollUntil('crashy to give up', async () => {
+      const status = await world!.stacks.status(name);
+      return status?.services.crashy.state === 'failed' ? status : undefined;
+    }, { timeoutMs: 30_000 });
     expect(Object.fromEntries(services.map((s) => [s, settled.services[s].state]))).toEqual({
       data: 'healthy',
       api: 'healthy',
       gateway: 'healthy',
+      crashy: 'failed',
     });
     const { runId } = await world.stacks.handle(name).describe();
     const data = spec.services.data;
@@ -115,6 +123,13 @@ describe('the Temporal Web UI', () => {
       expect(await rows.count()).toBe(1 + services.length);
       await rows.filter({ has: stackLink }).getByText('stackWorkflow').waitFor();
       await screenshot('ui-01-list-filtered-by-stackname.png');
+      // The service that gave up is a Failed run: the list tells it from the healthy ones, and filters it.
+      await page.goto(listUrl(`StackName="${name}" AND ExecutionStatus="Failed"`));
+      await waitWithReload(page, page.getByRole('link', { name: `${stackId}.crashy`, exact: true }));
+      expect(await rows.count()).toBe(1);
+      await screenshot('ui-01b-failed-service.png');
+      await page.goto(listUrl(`StackName="${name}"`));
+      await stackLink.waitFor();
 
       // The stack workflow page: its summary and the children's summaries in the history...
       await stackLink.click();
@@ -137,6 +152,8 @@ describe('the Temporal Web UI', () => {
       await page.locator('#user-metadata-tab').click();
       await markdownPanel(page, 'Summary').getByText(`stack ${name}: ${services.length} services`).waitFor();
       await markdownPanel(page, 'Details').getByText(`Services: ${services.join(', ')}`).waitFor();
+      // Current Details: one row per service with its spawn and ready times, and the critical chain.
+      await markdownPanel(page, 'Current Details').getByText(/critical chain \d+ms: data .*→ api .*→ gateway/).waitFor();
       for (const svc of services) await page.getByText(`${svc}: ${command(svc)}`).first().waitFor();
       await screenshot('ui-05-stack-user-metadata.png');
 
@@ -163,6 +180,15 @@ describe('the Temporal Web UI', () => {
       await page.waitForURL(`**/workflows/${stackId}.api/*/history`);
       await page.getByText(`spawn api once data healthy: ${command('api')}`).first().waitFor();
       await screenshot('ui-08-gated-spawn.png');
+
+      // The crashing service: its back-off timers name the service and the cause; supervision says what an attempt is.
+      await page.goto(`${ui}/namespaces/default/workflows/${stackId}/${runId}/history`);
+      await page.locator('#relationships-tab').click();
+      await page.getByRole('link', { name: `${stackId}.crashy`, exact: true }).click();
+      await page.waitForURL(`**/workflows/${stackId}.crashy/*/history`);
+      await page.getByText(/back-off crashy \d+ms after exited \(code 1\) \(restart 1\/2\)/).first().waitFor();
+      await page.getByText(/supervise crashy \(pid \d+\) until it exits; a further attempt is a worker taking over/).first().waitFor();
+      await screenshot('ui-09-back-off.png');
     } catch (err) {
       await screenshot('ui-failure.png').catch(() => undefined);
       throw err;

@@ -13,6 +13,8 @@ function svc(spawn: number | null, ready: number | null, extra: Partial<ServiceS
     port: null,
     host: 'local',
     restarts: 0,
+    manualRestarts: 0,
+    backoff: null,
     startedAt: spawn === null ? null : iso(spawn),
     healthyAt: ready === null ? null : iso(ready),
     lastExit: null,

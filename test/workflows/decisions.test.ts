@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { tellStack, type createActivities } from '../../src/activities/index.js';
@@ -104,13 +105,30 @@ const fastBackoff = { initialMs: 10, maxMs: 10, factor: 1 };
 const crashed = { reason: 'exit' as const, exit: { code: 1, signal: null, at: new Date().toISOString() }, detail: 'api: exited with code 1' };
 
 describe('service workflow decisions', () => {
-  test('gives up after max_restarts within the window, failed with the reason', async () => {
-    const { activities, calls } = stubs({ superviseService: async () => crashed });
+  test('gives up after max_restarts within the window: the run fails with the reason; each exit is marked in the log', async () => {
+    const markers: string[] = [];
+    const { activities, calls } = stubs({
+      superviseService: async () => crashed,
+      stopService: async (input: StopInput) => {
+        if (input.marker) markers.push(input.marker.then);
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
+      },
+    });
     const spec = serviceSpec('api', ['x'], { restart: { policy: 'on-failure', maxRestarts: 2, backoff: fastBackoff } });
-    const outcome = await withWorkers(activities, (queue) =>
+    const failure = await withWorkers(activities, (queue) =>
       env.client.workflow.execute(serviceWorkflow, { taskQueue: queue, workflowId: `api-${randomUUID()}`, args: [serviceInput(queue, spec)] }),
-    );
-    expect(outcome).toMatchObject({ state: 'failed', restarts: 2, error: 'gave up after 2 restarts within 10m: api: exited with code 1' });
+    ).catch((err: unknown) => err);
+    // A service that gave up is a Failed run in the Web UI's workflow list.
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('ServiceFailed');
+    expect(cause.message).toBe('api failed: gave up after 2 restarts within 10m: api: exited with code 1');
+    expect(cause.details?.[0]).toMatchObject({ restarts: 2, manualRestarts: 0 });
+    expect(markers).toEqual([
+      expect.stringMatching(/^restarting in \d+ms$/),
+      expect.stringMatching(/^restarting in \d+ms$/),
+      'not restarted: gave up after 2 restarts within 10m: api: exited with code 1',
+    ]);
     expect(calls.filter((c) => c === 'spawnService api')).toHaveLength(3);
     // Every attempt's process group is cleaned up before the next decision.
     expect(calls.filter((c) => c === 'stopService api')).toHaveLength(3);
@@ -156,7 +174,8 @@ describe('service workflow decisions', () => {
       const summaries = history.events!.flatMap((e) => (e.userMetadata?.summary?.data ? [Buffer.from(e.userMetadata.summary.data).toString()] : []));
       return { result, summaries };
     });
-    expect(outcome.result).toMatchObject({ state: 'stopped', restarts: 1 });
+    // Asked for, not a crash: counted apart.
+    expect(outcome.result).toMatchObject({ state: 'stopped', restarts: 0, manualRestarts: 1 });
     expect(calls).toEqual(['spawnService api', 'awaitHealthy api', 'superviseService api', 'stopService api', 'spawnService api', 'awaitHealthy api', 'superviseService api', 'stopService api']);
     expect(outcome.summaries.some((s) => s.includes('spawn api (restart: 1 file changed (api.py))'))).toBe(true);
   });

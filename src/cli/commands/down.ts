@@ -6,6 +6,7 @@ import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
 import { hasBackgroundWorker, openSession, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { locateStackOrExit } from '../stack-file.js';
+import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
 import { describeState } from './status.js';
 
@@ -61,9 +62,18 @@ export function leftRunning(final: StackStatus | null): string[] {
     .map(([name]) => name);
 }
 
+/**
+ * Drains the stack and waits for its workflow's end, printing each service as it stops
+ * (`api_gateway stopped +120ms`, from the drain's start); null when the stack was not running.
+ */
 export async function drainStack(session: Session, stack: string, reason: string, budgetMs?: number): Promise<StackStatus | null> {
   const started = Date.now();
-  const final = await session.stacks.shutdown(stack, reason, budgetMs);
+  const first = await session.stacks.status(stack).catch(() => null);
+  const following = new AbortController();
+  const seen = first ? followEvents(session.stacks, stack, first.services, (line) => say(dim(line)), following.signal, started) : null;
+  const final = await session.stacks.shutdown(stack, reason, budgetMs).finally(() => following.abort());
+  const last = await seen;
+  if (final && last) for (const line of eventLines(last, final.services, started)) say(dim(line));
   reportDrained(stack, final, Date.now() - started);
   return final;
 }

@@ -10,6 +10,7 @@ export interface LogsOptions {
   follow?: boolean;
   lines?: string;
   since?: string;
+  timestamps?: boolean;
 }
 
 export async function logs(services: string[], options: LogsOptions): Promise<number> {
@@ -29,6 +30,6 @@ export async function logs(services: string[], options: LogsOptions): Promise<nu
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const names = services.length ? services : Object.keys(loaded.spec.services);
-  await printLogs(stackDir(loaded), names, { lines, since, follow: Boolean(options.follow), signal: controller.signal });
+  await printLogs(stackDir(loaded), names, { lines, since, timestamps: options.timestamps, follow: Boolean(options.follow), signal: controller.signal });
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import { CliError, EXIT } from '../errors.js';
 import { bold, dim, formatDuration, green } from '../output.js';
 import { openSession } from '../session.js';
 import { loadStackOrExit } from '../stack-file.js';
+import { followEvents } from '../progress.js';
 
 export async function reload(options: { config: string }): Promise<number> {
   const { spec } = await loadStackOrExit(options.config);
@@ -26,11 +27,17 @@ export async function reload(options: { config: string }): Promise<number> {
     if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
 
     const started = Date.now();
+    // Crash back-offs and stops of the services being reloaded, as they happen.
+    const following = new AbortController();
+    const seen = followEvents(session.stacks, spec.name, running.services, (line) => console.log(dim(line)), following.signal, started);
     try {
       await session.stacks.reload(spec);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new CliError(`reload: ${err.cause?.message ?? err.message}`, EXIT.failure);
       throw err;
+    } finally {
+      following.abort();
+      await seen;
     }
     const after = await session.stacks.status(spec.name);
     const broken = toStart.filter((name) => after?.services[name] && after.services[name].state !== 'healthy' && after.services[name].state !== 'completed');

@@ -21,13 +21,15 @@ export async function restart(services: string[], options: RestartOptions): Prom
     }
     for (const service of services) {
       const started = Date.now();
+      let bounced: string[];
       try {
-        await session.stacks.restart(loaded.spec.name, service, options.withDependents);
+        bounced = await session.stacks.restart(loaded.spec.name, service, options.withDependents);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${service}: ${err.cause?.message ?? err.message}`, EXIT.failure);
         throw err;
       }
-      console.log(green(`${service} restarted and healthy in ${formatDuration(Date.now() - started)}`));
+      const withThem = options.withDependents ? `; dependents stopped and started again: ${bounced.length ? bounced.join(', ') : 'none running'}` : '';
+      console.log(green(`${service} restarted and healthy in ${formatDuration(Date.now() - started)}`) + withThem);
     }
   } finally {
     await session.close();

@@ -3,6 +3,7 @@
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { escapeControl, parseDuration } from '../../config/index.js';
+import { errorSummary } from '../../lifecycle/status.js';
 import { CliError, EXIT } from '../errors.js';
 import { dim, formatBytes, formatDuration, table } from '../output.js';
 import { openSession, type Session } from '../session.js';
@@ -82,15 +83,17 @@ function render(current: StackStatus): string {
     s.host,
     s.pid ? String(s.pid) : '-',
     s.port ? String(s.port) : '-',
-    String(s.restarts),
+    s.manualRestarts ? `${s.restarts} (+${s.manualRestarts} manual)` : String(s.restarts),
     s.healthyAt && s.pid ? formatDuration(Date.now() - Date.parse(s.healthyAt)) : '-',
     s.cpuPercent === null ? '-' : `${s.cpuPercent}%`,
     s.memoryBytes === null ? '-' : formatBytes(s.memoryBytes),
-    escapeControl(s.error ?? ''),
+    escapeControl(errorSummary(name, s.error)),
   ]);
   const header = `stack ${current.stack}: ${current.state}`;
   if (!rows.length) return header;
-  return `${header}\n${table(['SERVICE', 'STATE', 'HOST', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}`;
+  const cut = Object.entries(current.services).some(([name, s]) => s.error && errorSummary(name, s.error) !== s.error.trim());
+  const footer = cut ? `\n${dim('ERROR: first lines only; `stackflow status --json` has them in full')}` : '';
+  return `${header}\n${table(['SERVICE', 'STATE', 'HOST', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}${footer}`;
 }
 
 /** The state column: `unknown (host b unreachable since 14:02:11)` when its host's worker is silent. */

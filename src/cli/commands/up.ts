@@ -2,7 +2,9 @@
 // workflow (or add to it), follow the startup, then either return (-d) or show logs until Ctrl-C.
 import { preflight, formatProblem } from '../../config/index.js';
 import { planReload, type ReloadPlan } from '../../lifecycle/reload.js';
-import type { StackSpec } from '../../model.js';
+import type { StackSpec, StackStatus } from '../../model.js';
+import { isSettled } from '../../lifecycle/status.js';
+import { lookup } from '../../name-map.js';
 import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
 import { stackWorkflowId } from '../../workflows/definitions.js';
@@ -74,9 +76,15 @@ export async function up(services: string[], options: UpOptions): Promise<number
     for (const line of renderTimeline(buildTimeline(settled.services, targets, deps, started), useColor())) say(line);
     const broken = unhealthyServices(settled, targets);
     for (const [name, s] of broken) say(red(`${name}: ${s.state}: ${s.error ?? 'no reason recorded'}`));
+    // Nothing was started: every target was already settled before this `up`.
+    const attached = !fresh && targets.every((name) => {
+      const before = lookup(running?.services, name);
+      return before !== undefined && isSettled([before]);
+    });
+    const outcome = attached ? `stack ${spec.name} is already running: ${countStates(settled, targets)}` : `stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`;
 
     if (options.detach) {
-      if (!broken.length) say(green(`stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`));
+      if (!broken.length) say(green(outcome));
       return broken.length ? EXIT.failure : EXIT.ok;
     }
     if (broken.length && options.abortOnFailure) {
@@ -85,7 +93,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
       await worker?.stop();
       return EXIT.failure;
     }
-    say(green(`stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`) + dim(' (Ctrl-C to stop)'));
+    say(green(outcome) + dim(' (Ctrl-C to stop)'));
     await printLogs(stackDir(loaded), targets, { lines: null, follow: true, signal: interrupted?.signal, from: logOffsets });
     interrupted?.dispose();
     say(yellow(`draining stack ${spec.name}...`));
@@ -95,6 +103,16 @@ export async function up(services: string[], options: UpOptions): Promise<number
   } finally {
     await session.close();
   }
+}
+
+/** `6 healthy, 1 completed`: the targets counted by state, in the order states first appear. */
+function countStates(status: StackStatus, targets: string[]): string {
+  const counts = new Map<string, number>();
+  for (const name of targets) {
+    const state = lookup(status.services, name)?.state ?? 'pending';
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
 }
 
 /** Aborts on the first SIGINT/SIGTERM (foreground only: with -d the signals keep their default). */

@@ -5,6 +5,8 @@ import type { DependencyMap } from '../../graph/index.js';
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { InPlace, isLiveTerminal, type ViewStream } from './redraw.js';
 import { serviceLine, serviceLines, type StartupViewInput } from './service-lines.js';
+import { retryLine } from './events.js';
+import { colors } from '../output.js';
 import { lookup } from '../../name-map.js';
 
 export { isLiveTerminal, type ViewStream };
@@ -52,11 +54,15 @@ export class StartupView {
   update(current: StackStatus): void {
     if (this.finished) return;
     const now = this.now();
+    const before = this.status;
     this.status = current.services;
     const changed: string[] = [];
+    const events: string[] = [];
     for (const name of this.options.services) {
       const s = lookup(current.services, name);
       if (!s) continue;
+      const retry = retryLine(name, s, lookup(before, name));
+      if (retry) events.push(retry.line);
       const key = `${s.state}/${s.restarts}`;
       if (this.seen.get(name) === key) continue;
       this.seen.set(name, key);
@@ -64,9 +70,12 @@ export class StartupView {
       changed.push(name);
     }
     if (this.live) {
-      if (changed.length || now - this.lastDraw >= TICK_MS) this.draw();
+      // Events stay in the scrollback above the redrawn lines.
+      if (events.length) this.screen.printAbove(events.map((e) => colors(this.color).yellow(e)));
+      if (events.length || changed.length || now - this.lastDraw >= TICK_MS) this.draw();
       return;
     }
+    for (const event of events) this.options.stream.write(event + '\n');
     const width = Math.max(0, ...this.options.services.map((s) => s.length));
     for (const name of changed) this.options.stream.write(serviceLine(name, this.input(now), width) + '\n');
   }

@@ -35,4 +35,10 @@ export class InPlace {
     this.stream.write(frame(lines, this.drawn, this.stream.columns || 80));
     this.drawn = lines.length;
   }
+
+  /** Prints `lines` where the frame was (they scroll up with the terminal); the next draw starts below them. */
+  printAbove(lines: readonly string[]): void {
+    this.draw(lines);
+    this.drawn = 0;
+  }
 }

@@ -1,0 +1,77 @@
+// The time index beside a service's log (src/process/log-times.ts) and the lines `up`/`down` print
+// for a service's back-off and stop (src/cli/view/events.ts).
+import { describe, expect, test } from '@jest/globals';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appendLogMarker, appendTimeMark, readTimeMarks, timeOf } from '../../src/process/log-times.js';
+import { retryLine, stoppedLine } from '../../src/cli/view/events.js';
+import { emptyServiceStatus } from '../../src/lifecycle/status.js';
+import { nextStep } from '../../src/lifecycle/backoff.js';
+
+describe('log time index', () => {
+  test('a line takes the time of the first mark at or past its end', () => {
+    const marks = [
+      { offset: 10, at: 1000 },
+      { offset: 25, at: 1100 },
+      { offset: 40, at: 1200 },
+    ];
+    expect(timeOf(marks, 5)).toBe(1000);
+    expect(timeOf(marks, 10)).toBe(1000);
+    expect(timeOf(marks, 11)).toBe(1100);
+    expect(timeOf(marks, 40)).toBe(1200);
+    expect(timeOf(marks, 41)).toBeNull();
+  });
+
+  test('marks before a truncation (rotation) no longer apply', async () => {
+    const log = join(await mkdtemp(join(tmpdir(), 'log-times-')), 'a.log');
+    await appendTimeMark(log, 100, 1);
+    await appendTimeMark(log, 200, 2);
+    await appendTimeMark(log, 30, 3);
+    await appendTimeMark(log, 60, 4);
+    expect(await readTimeMarks(log)).toEqual([
+      { offset: 30, at: 3 },
+      { offset: 60, at: 4 },
+    ]);
+  });
+
+  test('a marker starts a line of its own after a last line without newline, and is marked', async () => {
+    const log = join(await mkdtemp(join(tmpdir(), 'log-times-')), 'a.log');
+    await writeFile(log, 'one\npartial');
+    await appendLogMarker(log, '— exited (SIGKILL), restarting in 950ms');
+    const text = await readFile(log, 'utf8');
+    expect(text).toBe('one\npartial\n— exited (SIGKILL), restarting in 950ms\n');
+    const marks = await readTimeMarks(log);
+    expect(marks.at(-1)!.offset).toBe(Buffer.byteLength(text));
+  });
+});
+
+describe('event lines', () => {
+  const base = emptyServiceStatus('local', undefined);
+
+  test('one retry line per back-off, naming the exit, the attempt and the delay', () => {
+    const backoff = { attempt: 2, maxAttempts: 5, delayMs: 4000, duringStart: true, at: '2026-01-01T00:00:00.000Z' };
+    const now = { ...base, state: 'restarting' as const, lastExit: { code: 1, signal: null, at: backoff.at }, backoff };
+    expect(retryLine('viz', now, base)?.line).toBe('viz exited (code 1) during start; retry 2/5 in 4.0s');
+    // The same back-off seen again prints nothing.
+    expect(retryLine('viz', now, now)).toBeNull();
+  });
+
+  test('a stop line from the drain start to the exit, only for a service seen running', () => {
+    const since = Date.parse('2026-01-01T00:00:00.000Z');
+    const stopped = { ...base, state: 'stopped' as const, lastExit: { code: 0, signal: null, at: '2026-01-01T00:00:00.120Z' } };
+    expect(stoppedLine('api_gateway', stopped, { ...base, state: 'healthy' }, since, since + 500)).toEqual({ at: since + 120, line: 'api_gateway stopped +120ms' });
+    expect(stoppedLine('api_gateway', stopped, undefined, since, since + 500)).toBeNull();
+  });
+});
+
+describe('what follows a run', () => {
+  const restart = { policy: 'on-failure', maxRestarts: 2, backoff: { initialMs: 100, maxMs: 1000, factor: 2 } };
+  test('a clean exit completes; a crash retries with its attempt number until the budget is spent', () => {
+    expect(nextStep(restart, { failed: false, reason: '' }, [], 0, () => 0.5)).toEqual({ kind: 'complete' });
+    expect(nextStep(restart, { failed: true, reason: 'x' }, [], 0, () => 0.5)).toMatchObject({ kind: 'retry', attempt: 1, delayMs: 100 });
+    expect(nextStep(restart, { failed: true, reason: 'x' }, [0], 1, () => 0.5)).toMatchObject({ kind: 'retry', attempt: 2, delayMs: 200 });
+    expect(nextStep(restart, { failed: true, reason: 'x' }, [0, 1], 2, () => 0.5)).toEqual({ kind: 'fail', error: 'gave up after 2 restarts within 10m: x' });
+    expect(nextStep({ ...restart, policy: 'never' }, { failed: true, reason: 'x' }, [], 0, () => 0.5)).toEqual({ kind: 'fail', error: 'x' });
+  });
+});
