@@ -2,12 +2,16 @@
 import { hostname } from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { isProcessAlive } from './process/terminate.js';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { observeService, type PendingSupervision, type ResourceSample } from './lifecycle/hosts.js';
 import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
-import type { StackSpec, StackStatus } from './model.js';
+import type { ServiceStatus, StackSpec, StackStatus } from './model.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
 import {
   applyConfigUpdate,
+  registryQuery,
   restartServiceUpdate,
+  serviceWorkflowId,
   shutdownSignal,
   stackNameKey,
   stackSpecQuery,
@@ -15,6 +19,7 @@ import {
   startServicesUpdate,
   statusQuery,
   stopServicesUpdate,
+  type RegistryEntry,
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
 import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
@@ -119,6 +124,60 @@ export class StackClient {
     }
   }
 
+  /**
+   * The status as it stands on the hosts: the workflow's status, with each running service's CPU and
+   * memory as its host's worker last sampled them (its supervision's heartbeat), and `unknown` with
+   * `unreachableSince` for a service whose host's worker has gone silent. Null when the stack is not
+   * running. `deadlineMs` bounds the status query.
+   */
+  async observedStatus(stack: string, deadlineMs?: number): Promise<StackStatus | null> {
+    const current = await this.status(stack, deadlineMs);
+    if (!current) return null;
+    const now = Date.now();
+    const entries = await Promise.all(
+      Object.entries(current.services).map(async ([name, s]): Promise<[string, ServiceStatus]> => {
+        if (s.pid === null) return [name, s];
+        const pending = await this.pendingHostActivity(serviceWorkflowId(stack, name));
+        return [name, observeService(s, pending, now, this.tuning.heartbeatTimeoutMs)];
+      }),
+    );
+    return { ...current, services: Object.fromEntries(entries) };
+  }
+
+  /** The first pending activity of a service workflow, as its host's worker last reported it; undefined when none or the workflow is gone. */
+  private async pendingHostActivity(workflowId: string): Promise<PendingSupervision | undefined> {
+    let description;
+    try {
+      description = await this.client.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    const pending = description.raw.pendingActivities?.[0];
+    if (!pending) return undefined;
+    const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+      t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+    const payloads = pending.heartbeatDetails?.payloads;
+    // Through the client's data converter: heartbeat details go through its codec like any payload.
+    const details = payloads?.length
+      ? await decodeFromPayloadsAtIndex<Partial<ResourceSample>>(this.client.options.loadedDataConverter, 0, payloads)
+      : undefined;
+    return {
+      // PENDING_ACTIVITY_STATE_STARTED = 2 (1: scheduled, waiting for a worker)
+      started: Number(pending.state) === 2,
+      attempt: pending.attempt ?? 1,
+      lastHeartbeatAt: millis(pending.lastHeartbeatTime),
+      lastStartedAt: millis(pending.lastStartedTime),
+      sample: details && typeof details.memoryBytes === 'number' ? (details as ResourceSample) : null,
+    };
+  }
+
+  /** The stack's registry as its workflow knows it, across hosts (one entry per running instance); null when not running. */
+  async registry(stack: string): Promise<RegistryEntry[] | null> {
+    if (!(await this.isRunning(stack))) return null;
+    return this.handle(stack).query(registryQuery);
+  }
+
   /** Restarts one service through the workflow; resolves once it is healthy again. */
   /** Restarts `service` (and its dependents when asked); resolves with the dependents it bounced, once healthy again. */
   async restart(stack: string, service: string, withDependents = false): Promise<string[]> {
@@ -151,6 +210,39 @@ export class StackClient {
     const handle = this.handle(stack);
     await handle.signal(shutdownSignal, { reason, timeoutMs });
     return handle.result();
+  }
+
+  /**
+   * Signals shutdown with a budget of `budgetMs` and waits for the drain, at most `budgetMs` plus
+   * `graceMs` (for the SIGKILLs sent when the budget is spent). `drained`: the final status, or null
+   * when the stack was not running. `unfinished`: the observed status of what is still stopping then
+   * (e.g. services on a host whose worker is gone); the drain goes on in the workflow and finishes
+   * when their hosts' workers come back.
+   */
+  async shutdownWithin(
+    stack: string,
+    reason: string,
+    budgetMs: number,
+    graceMs = 5000,
+  ): Promise<{ drained: StackStatus | null; unfinished?: undefined } | { drained?: undefined; unfinished: StackStatus }> {
+    if (!(await this.isRunning(stack))) return { drained: null };
+    await this.requireKey(stack);
+    const handle = this.handle(stack);
+    await handle.signal(shutdownSignal, { reason, timeoutMs: budgetMs });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), budgetMs + graceMs)));
+    const result = handle.result();
+    try {
+      const drained = await Promise.race([result, deadline]);
+      if (drained) return { drained };
+    } finally {
+      clearTimeout(timer);
+    }
+    result.catch(() => undefined);
+    const observed = await this.observedStatus(stack);
+    if (!observed) return { drained: await result };
+    const services = Object.fromEntries(Object.entries(observed.services).filter(([, s]) => s.state !== 'stopped' && s.state !== 'completed' && s.state !== 'failed' && s.state !== 'blocked'));
+    return { unfinished: { ...observed, services } };
   }
 
   /**

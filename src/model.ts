@@ -79,7 +79,7 @@ export interface ServiceSpec {
    * literally in the stack file's `env:` (stack-wide, `defaults:` or the service's) where no `${...}`
    * took anything from a variable that is set in the caller's environment or a stack-wide env_file
    * (`${X:-literal}` with X unset is public), plus the injected STACKFLOW_STACK, STACKFLOW_SERVICE,
-   * STACKFLOW_REPLICA, PORT and <DEP>_URL / <DEP>_PORT. Every other name (env_file values, values
+   * STACKFLOW_REPLICA, PORT and <DEP>_URL / <DEP>_HOST / <DEP>_PORT. Every other name (env_file values, values
    * interpolated from the caller's environment) is secret. Sorted.
    */
   publicEnv: string[];
@@ -104,6 +104,17 @@ export interface StackSpec {
    * through a Temporal payload it is a plain object again, so look names up with Object.hasOwn.
    */
   services: Record<string, ServiceSpec>;
+  /**
+   * The stack file's top-level `hosts:` map (a null-prototype map keyed by host id): addresses that
+   * override what each host's worker advertises. Absent or empty: every host's own `--advertise`.
+   */
+  hosts?: Record<string, HostSpec>;
+}
+
+/** One entry of the stack file's `hosts:` map. */
+export interface HostSpec {
+  /** The address (IP or DNS name) other hosts reach this host's services at; absent: what its worker advertises. */
+  address?: string;
 }
 
 // --- status (SPEC §6) ---
@@ -118,7 +129,12 @@ export type ServiceState =
   | 'stopped'
   | 'failed'
   | 'blocked'
-  | 'completed';
+  | 'completed'
+  /**
+   * Only in an observed status (`stackflow status`), never in the workflow's: the service's host
+   * worker stopped reporting, so what its process does is not known (see ServiceStatus.unreachableSince).
+   */
+  | 'unknown';
 
 export type StackState = 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped' | 'failed';
 
@@ -156,6 +172,8 @@ export interface ServiceStatus {
   pid: number | null;
   port: number | null;
   host: string;
+  /** The address its host's worker advertised (`worker --advertise`) with its last spawn; null before. */
+  address?: string | null;
   /** Restarts after a crash (the restart policy's, counted against max_restarts' window or not). */
   restarts: number;
   /** Restarts asked for by hand: `restart`, `restart --with-dependents` of a dependency, `reload`, `watch:`. */
@@ -165,8 +183,14 @@ export interface ServiceStatus {
   startedAt: string | null;
   healthyAt: string | null;
   lastExit: ExitInfo | null;
+  /** CPU use of the process group in percent of one core, sampled by the worker of its host; null when not sampled. */
   cpuPercent: number | null;
+  /** RSS of the process group in bytes, sampled by the worker of its host. */
   memoryBytes: number | null;
+  /** When its host's worker took that sample (ISO 8601). */
+  sampledAt?: string | null;
+  /** Set (ISO 8601) when the host's worker has not been heard from since then: the state is then `unknown`. */
+  unreachableSince?: string | null;
   error: string | null;
   /**
    * Processes of the service still alive after its stop (SPEC §4: none may outlive `down`): `down`

@@ -14,6 +14,8 @@ export interface StackflowWorkerOptions {
   namespace: string;
   taskQueue: string;
   host: string;
+  /** Where other hosts reach this host's services (`<DEP>_URL` of their dependents); default 127.0.0.1. */
+  advertise?: string;
   workflowBundlePath?: string;
   /** stackflow's (codec/stackflowDataConverter): the same as the clients', or payloads cannot be read. */
   dataConverter: DataConverter;
@@ -55,7 +57,7 @@ export async function createStackflowWorker(options: StackflowWorkerOptions): Pr
     workflowBundle: { codePath: options.workflowBundlePath ?? WORKFLOW_BUNDLE_PATH },
     stickyQueueScheduleToStartTimeout: '2s',
     dataConverter,
-    activities: createActivities({ bus: new ReadinessBus() }),
+    activities: createActivities({ bus: new ReadinessBus(), address: options.advertise }),
     // Supervision activities run for the services' lifetime: one per service, so no small cap.
     maxConcurrentActivityTaskExecutions: 2000,
   });

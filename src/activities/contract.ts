@@ -42,6 +42,8 @@ export interface SpawnResult {
   pid: number;
   startedAt: string;
   adopted: boolean;
+  /** The address its host's worker advertises (`worker --advertise`): where other hosts reach it. */
+  address?: string;
   /** What the spawn waited for (`db healthy, cache started`) and how long (ms); absent when ungated. */
   waited?: { for: string; ms: number };
 }

@@ -11,6 +11,8 @@ import { watchLiveness } from '../health/liveness.js';
 import { FileRegistry } from '../registry/registry.js';
 import { LOG_ROTATION_DEFAULTS, rotateIfLarger } from '../process/log-rotation.js';
 import { ReadinessBus } from '../host/readiness-bus.js';
+import { cpuPercent, sampleGroup, type GroupSample } from '../process/proc.js';
+import type { ResourceSample } from '../lifecycle/hosts.js';
 import { describeGates } from '../lifecycle/plan.js';
 import { restartOnChange } from '../watch/restart-on-change.js';
 import { appendLogMarker, sampleLogTimes } from '../process/log-times.js';
@@ -33,9 +35,14 @@ import type {
 /** How often long activities heartbeat; the SDK throttles what actually reaches the server. */
 const HEARTBEAT_EVERY_MS = 1000;
 
-/** What the host activities share besides the file system: the worker's readiness bus. */
+/** How often supervision samples its process group's CPU and memory for the heartbeat (`status` reads it). */
+const RESOURCE_SAMPLE_EVERY_MS = 2000;
+
+/** What the host activities share besides the file system: the worker's readiness bus, and where the host is reached. */
 export interface ActivityCollaborators {
   bus?: ReadinessBus;
+  /** The address other hosts reach this host's services at (`worker --advertise`); returned with each spawn. */
+  address?: string;
 }
 
 /**
@@ -43,7 +50,7 @@ export interface ActivityCollaborators {
  * (spawned -> started, ready -> healthy, exit 0 -> completed, stop -> stopped), which gated spawns
  * and ordered stops of the same host wait on.
  */
-export function createActivities({ bus = new ReadinessBus() }: ActivityCollaborators = {}) {
+export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.1' }: ActivityCollaborators = {}) {
   const managers = new Map<string, ProcessManager>();
   const registries = new Map<string, FileRegistry>();
   // One manager per stack directory for the worker's lifetime: it remembers its own children,
@@ -64,7 +71,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
       return bus.runSpawn(stackDir, spec.name, async (superseded) => {
         const waitStart = Date.now();
         if (waitFor.length && !bus.met(stackDir, waitFor)) {
-          await withHeartbeats({ waitingFor: describeGates(waitFor) }, (signal) =>
+          await withHeartbeats(() => ({ waitingFor: describeGates(waitFor) }), (signal) =>
             bus.waitForDependencies(stackDir, waitFor, AbortSignal.any([signal, superseded])),
           );
         }
@@ -73,8 +80,8 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
         try {
           const { record, adopted } = await managerFor(stackDir).spawn(spec, { workflowId, runId }, marker);
           bus.publish(stackDir, spec.name, 'started', record.pid);
-          await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt });
-          return { pid: record.pid, startedAt: record.startedAt, adopted, ...(waited && { waited }) };
+          await tellStack(reportTo, { pid: record.pid, startedAt: record.startedAt, address });
+          return { pid: record.pid, startedAt: record.startedAt, adopted, address, ...(waited && { waited }) };
         } catch (err) {
           bus.publish(stackDir, spec.name, 'exited');
           throw asStartFailure(err);
@@ -85,7 +92,7 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
     async awaitHealthy({ stackDir, spec, pid, reportTo }: AwaitHealthyInput): Promise<HealthyResult> {
       const manager = managerFor(stackDir);
       const record = await requireRecord(stackDir, spec.name, pid);
-      const result = await withHeartbeats({ pid }, async (signal) => {
+      const result = await withHeartbeats(() => ({ pid }), async (signal) => {
         sampleLogTimes(record.logFile, signal);
         // A process that dies while we probe fails the attempt at once, with its exit and log tail.
         const logTail = () => manager.tailLog(spec.name, 20, record.logOffset);
@@ -142,7 +149,12 @@ export function createActivities({ bus = new ReadinessBus() }: ActivityCollabora
       }
       // Supervision resumed after an adoption (a worker restart) re-establishes what the bus lost.
       if (bus.fact(stackDir, spec.name) !== 'healthy') bus.publish(stackDir, spec.name, 'healthy', pid);
-      const ended = await withHeartbeats({ pid }, async (signal) => {
+      const sampler = new GroupSampler(pid);
+      // Sampled before the first heartbeat, which the SDK sends at once (later ones are throttled).
+      await sampler.sample();
+      const ended = await withHeartbeats(() => sampler.latest() ?? { pid }, async (signal) => {
+        const sampling = setInterval(() => void sampler.sample(), RESOURCE_SAMPLE_EVERY_MS);
+        signal.addEventListener('abort', () => clearInterval(sampling));
         const rotation = setInterval(() => {
           rotateIfLarger(record.logFile, LOG_ROTATION_DEFAULTS.maxBytes, LOG_ROTATION_DEFAULTS.keep).catch(() => {
             // A failed rotation only leaves the file larger; supervision goes on.
@@ -279,15 +291,42 @@ async function requireRecord(stackDir: string, service: string, pid: number) {
 }
 
 /**
- * Runs `work` with a heartbeat loop and an abort signal that fires on cancellation. On worker
- * shutdown the services stay up: the signal aborts the waiting, never the process.
+ * CPU and memory of one process group, sampled on its own host: the heartbeat details of its
+ * supervision, which `status` reads from the server (never from another machine's /proc).
  */
-async function withHeartbeats<T>(details: Record<string, unknown>, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+class GroupSampler {
+  private previous: GroupSample | undefined;
+  private current: ResourceSample | undefined;
+
+  constructor(private readonly pid: number) {}
+
+  latest(): ResourceSample | undefined {
+    return this.current;
+  }
+
+  async sample(): Promise<void> {
+    try {
+      const next = await sampleGroup(this.pid);
+      const cpu = this.previous ? Math.round(cpuPercent(this.previous, next) * 10) / 10 : null;
+      this.previous = next;
+      this.current = { pid: this.pid, cpuPercent: cpu, memoryBytes: next.rssBytes, sampledAt: new Date().toISOString() };
+    } catch {
+      // /proc unreadable for a moment: the previous sample stands.
+    }
+  }
+}
+
+/**
+ * Runs `work` with a heartbeat loop and an abort signal that fires on cancellation. On worker
+ * shutdown the services stay up: the signal aborts the waiting, never the process. `details` is
+ * called for each heartbeat.
+ */
+async function withHeartbeats<T>(details: () => object, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const controller = new AbortController();
   // The pid shows under Pending Activities in the UI and reaches a retried attempt.
-  ctx.heartbeat(details);
-  const beat = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+  ctx.heartbeat(details());
+  const beat = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_EVERY_MS);
   const onCancel = ctx.cancelled.catch((err: unknown) => {
     controller.abort(err);
     throw err;

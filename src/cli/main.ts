@@ -33,7 +33,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   withProjectName(withConfig(program.command('down')))
     .description('drain the stack in reverse dependency order')
     .option('--all', 'also stop the embedded Temporal server')
-    .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed')
+    .option('--timeout <duration>', 'budget for the whole drain; what is still stopping then is SIGKILLed, and what cannot be (its host is gone) is named, exit 1')
     .action((opts) => run(import('./commands/down.js').then((m) => m.down(opts))));
   withProjectName(withConfig(program.command('status')))
     .alias('ps')
@@ -42,6 +42,10 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .option('-w, --watch', 'refresh until Ctrl-C')
     .option('--interval <duration>', 'refresh period of --watch', '1s')
     .action((opts) => run(import('./commands/status.js').then((m) => m.status(opts))));
+  withProjectName(withConfig(program.command('registry')))
+    .description('the running instances across hosts, with the url other hosts reach each at')
+    .option('--json', 'print the entries as JSON')
+    .action((opts) => run(import('./commands/registry.js').then((m) => m.registry(opts))));
   withConfig(program.command('validate'))
     .description('check the stack file and print the start order')
     .action((opts) => run(import('./commands/validate.js').then((m) => m.validate(opts))));
@@ -77,6 +81,7 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
   withConfig(program.command('worker'))
     .description('run a worker for this host in the foreground')
     .option('--host <id>', 'the host id services name in `host:` (default: the host of services that name none)')
+    .option('--advertise <address>', "where other hosts reach this host's services (default: the local address toward the Temporal server)")
     .action((opts) => run(import('./commands/worker.js').then((m) => m.worker(opts))));
   return program;
 }

@@ -18,6 +18,9 @@ import type { ServiceInput } from './schema.js';
 import { SERVICE_NAME, serviceSchema, stackSchema } from './schema.js';
 import type { BaseService, ServiceContext } from './service.js';
 import { resolveService } from './service.js';
+import { didYouMean } from './suggest.js';
+import type { HostSpec } from '../model.js';
+import { DEFAULT_HOST } from '../workflows/definitions.js';
 
 export interface ParseOptions {
   /** The stack file's path as the user gave it: problems name it, `spec.file` is its absolute form. */
@@ -151,6 +154,20 @@ function publicStackEnv(env: NameMap<string> | undefined, isLiteral: (path: Prop
 }
 
 /**
+ * With a `hosts:` map, every `host:` a service names must be one of its ids (services without
+ * `host:` run on the default host, which need not be listed).
+ */
+function hostProblems(services: Map<string, BaseService>, hosts: NameMap<HostSpec>): Problem[] {
+  const known = Object.keys(hosts);
+  return [...services]
+    .filter(([, service]) => service.spec.host !== DEFAULT_HOST && !hasName(hosts, service.spec.host))
+    .map(([name, service]) => ({
+      path: `services.${name}.host`,
+      message: `unknown host "${service.spec.host}"${didYouMean(service.spec.host, known)} (declare it under hosts:, which lists ${known.join(', ') || 'no host'})`,
+    }));
+}
+
+/**
  * Stack file text -> the resolved stack. Throws StackFileError with every problem found (each naming
  * its path and the fix), including a resolved stack too large for a Temporal payload (payload.ts).
  */
@@ -182,12 +199,15 @@ export function parseStack(text: string, options: ParseOptions): LoadedStack {
   };
   const { services, invalidServices } = resolveServices(declaredServices, context, problems);
 
+  const hosts = stack?.hosts === undefined ? undefined : nameMap(Object.entries(stack.hosts).map(([id, host]) => [id, host?.address === undefined ? {} : { address: host.address }] as const));
+  if (hosts) problems.push(...hostProblems(services, hosts));
   const resolved = resolveStack({
     name: stack?.name ?? defaultStackName(dir),
     file,
     home: stackHome(dir, env, options.home),
     services,
     invalidServices,
+    ...(hosts && { hosts }),
   });
   const all = [...interpolated.problems, ...withoutConsequences(interpolated.problems, [...problems, ...resolved.problems])];
   if (resolved.loaded) all.push(...payloadProblems(resolved.loaded.spec, options.file));

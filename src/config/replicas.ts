@@ -5,10 +5,7 @@ export function instanceNames(service: string, replicas: number): string[] {
   return replicas === 1 ? [service] : Array.from({ length: replicas }, (_, index) => `${service}#${index}`);
 }
 
-/** `data#1` -> `data`. */
-export function serviceNameOf(instance: string): string {
-  return instance.split('#')[0]!;
-}
+export { serviceNameOf } from '../lifecycle/names.js';
 
 /** A probe aimed at the service's own port follows each instance to its port. */
 function probeForPort(probe: Probe, servicePort: number, instancePort: number): Probe {

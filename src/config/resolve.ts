@@ -24,6 +24,8 @@ export interface StackDraft {
   services: Map<string, BaseService>;
   /** Services left out because of their own problems: still known names for `depends_on`. */
   invalidServices: string[];
+  /** The stack file's `hosts:` map, when it has one. */
+  hosts?: StackSpec['hosts'];
 }
 
 function dependencyProblems(draft: StackDraft): Problem[] {
@@ -111,7 +113,7 @@ export function resolveStack(draft: StackDraft): { loaded?: LoadedStack; problem
   const dependencyMap = nameMap(Object.values(services).map((spec) => [spec.name, Object.keys(spec.dependsOn)] as const));
   return {
     loaded: {
-      spec: { name: draft.name, file: draft.file, home: draft.home, services },
+      spec: { name: draft.name, file: draft.file, home: draft.home, services, ...(draft.hosts && { hosts: draft.hosts }) },
       disabled: [...draft.services].filter(([, service]) => service.disabled).map(([name]) => name),
       levels: startLevels(dependencyMap),
     },

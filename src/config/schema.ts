@@ -246,4 +246,9 @@ export const stackSchema = strictMap({
   env: envMap.optional(),
   defaults: z.unknown().optional(),
   services: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The hosts services may name in `host:`, each optionally with the address other hosts reach it at
+   * (overrides the host's `worker --advertise`). `b: {}` (or `b:`) lists a host without an address.
+   */
+  hosts: z.record(z.string(), strictMap({ address: nonEmptyString.optional() }).nullable()).optional(),
 });

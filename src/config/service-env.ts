@@ -1,9 +1,7 @@
 import { nameMap } from '../name-map.js';
+import { envPrefix, LOOPBACK } from '../lifecycle/names.js';
 
-/** `user-svc` -> `USER_SVC`, the prefix of the variables that point other services at it. */
-export function envPrefix(service: string): string {
-  return service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-}
+export { envPrefix, LOOPBACK };
 
 export interface InjectedEnvInput {
   stack: string;
@@ -15,7 +13,11 @@ export interface InjectedEnvInput {
   dependencyPorts: Record<string, number | undefined>;
 }
 
-/** What stackflow tells a service about itself and where its dependencies listen (a null-prototype map). */
+/**
+ * What stackflow tells a service about itself and where its dependencies listen (a null-prototype
+ * map): loopback here; a dependency on another host gets its host's address in `<DEP>_URL` /
+ * `<DEP>_HOST` when its dependent is launched (src/lifecycle/hosts.ts).
+ */
 export function injectedEnv({ stack, service, replica, port, dependencyPorts }: InjectedEnvInput): Record<string, string> {
   const env = nameMap([
     ['STACKFLOW_STACK', stack],
@@ -25,7 +27,8 @@ export function injectedEnv({ stack, service, replica, port, dependencyPorts }: 
   if (port !== undefined) env.PORT = String(port);
   for (const [dependency, dependencyPort] of Object.entries(dependencyPorts)) {
     if (dependencyPort === undefined) continue;
-    env[`${envPrefix(dependency)}_URL`] = `http://127.0.0.1:${dependencyPort}`;
+    env[`${envPrefix(dependency)}_URL`] = `http://${LOOPBACK}:${dependencyPort}`;
+    env[`${envPrefix(dependency)}_HOST`] = LOOPBACK;
     env[`${envPrefix(dependency)}_PORT`] = String(dependencyPort);
   }
   return env;

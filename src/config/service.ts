@@ -1,4 +1,5 @@
 // One service as written (with `defaults:` merged in) -> its resolved spec, before replicas and injected env.
+import { DEFAULT_HOST } from '../workflows/definitions.js';
 import { resolve } from 'node:path';
 import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec, WatchSettings } from '../model.js';
 import { MISSING_COMMAND, toArgv } from './command-line.js';
@@ -152,7 +153,7 @@ export function resolveService(name: string, input: ServiceInput, context: Servi
       restart: resolveRestart(input),
       shutdown: { signal: input.shutdown?.signal ?? 'SIGTERM', timeoutMs: input.shutdown?.timeout ?? 10_000 },
       ...(watch === undefined ? {} : { watch }),
-      host: input.host ?? 'local',
+      host: input.host ?? DEFAULT_HOST,
     },
     replicas: input.replicas ?? 1,
     disabled: input.disabled ?? false,

@@ -150,15 +150,19 @@ export function loopbackUrl(port: number): string {
 
 /**
  * `env` with each injected `<DEP>_URL=http://127.0.0.1:<port>` (the one whose `<DEP>_PORT` is that
- * port, see src/config/service-env.ts) pointed at `http://[::1]:<port>` when the dependency answers
- * on ::1 only. Applied at spawn, when the dependencies this service waits for are listening; any
+ * port, see src/config/service-env.ts) pointed at `http://[::1]:<port>` (and its `<DEP>_HOST` at
+ * `::1`) when the dependency answers on ::1 only. Applied at spawn, when the dependencies this service waits for are listening; any
  * other value is left as written.
  */
 export function withLoopbackUrls(env: Record<string, string>): Record<string, string> {
   const out = { ...env };
   for (const [key, value] of Object.entries(env)) {
     const port = env[`${key.slice(0, -'_URL'.length)}_PORT`];
-    if (key.endsWith('_URL') && port !== undefined && value === `http://127.0.0.1:${port}`) out[key] = loopbackUrl(Number(port));
+    if (!key.endsWith('_URL') || port === undefined || value !== `http://127.0.0.1:${port}`) continue;
+    out[key] = loopbackUrl(Number(port));
+    // `<DEP>_HOST` follows its URL to ::1.
+    const hostKey = `${key.slice(0, -'_URL'.length)}_HOST`;
+    if (out[key] !== value && env[hostKey] === '127.0.0.1') out[hostKey] = '::1';
   }
   return out;
 }

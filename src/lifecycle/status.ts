@@ -25,6 +25,7 @@ export function emptyServiceStatus(host: string, port: number | undefined): Serv
     pid: null,
     port: port ?? null,
     host,
+    address: null,
     restarts: 0,
     manualRestarts: 0,
     backoff: null,

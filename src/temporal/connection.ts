@@ -98,3 +98,29 @@ export async function connectWorkerConnection(opts: TemporalConfigOptions = {}):
     throw unreachable(config.address, err);
   }
 }
+
+/**
+ * The local address this machine uses to reach `address` (`host:port`, `[v6]:port`): the source
+ * address the kernel picks for a UDP socket connected toward it (connecting a UDP socket sends
+ * nothing). The default of `worker --advertise`: on a host that reaches the Temporal server over its
+ * LAN address, that is the address its peers reach it at too. Throws when the name does not resolve
+ * or no route leads there.
+ */
+export async function localAddressToward(address: string): Promise<string> {
+  const { createSocket } = await import('node:dgram');
+  const { lookup } = await import('node:dns/promises');
+  const colon = address.lastIndexOf(':');
+  const host = (colon > 0 ? address.slice(0, colon) : address).replace(/^\[|\]$/g, '');
+  const port = colon > 0 ? Number(address.slice(colon + 1)) : 7233;
+  const target = await lookup(host);
+  const socket = createSocket(target.family === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, target.address, () => resolve());
+    });
+    return socket.address().address;
+  } finally {
+    socket.close();
+  }
+}

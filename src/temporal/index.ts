@@ -12,6 +12,7 @@ export {
   DEFAULT_TEMPORAL_ADDRESS,
   DEFAULT_TEMPORAL_NAMESPACE,
   loadTemporalConfig,
+  localAddressToward,
   type TemporalConfig,
   type TemporalConfigOptions,
   type TemporalConnectionOptions,

@@ -43,6 +43,26 @@ export const restartServiceSignal = defineSignal<[RestartRequest]>('restartServi
 /** Answers, once the service is healthy again, with the dependents it stopped and started again (in start order). */
 export const restartServiceUpdate = defineUpdate<string[], [RestartRequest]>('restartService');
 export const statusQuery = defineQuery<StackStatus>('status');
+
+/** One running instance in the stack's registry (a replicated service has one entry per instance). */
+export interface RegistryEntry {
+  /** The instance's service name (`api`, or `api#1` for a replica). */
+  service: string;
+  host: string;
+  /** Where other hosts reach it: the stack file's `hosts.<id>.address`, else what its worker advertised. */
+  address: string | null;
+  port: number | null;
+  /** `http://<address>:<port>` (null without a port or an address). */
+  url: string | null;
+  pid: number | null;
+  state: ServiceState;
+  healthyAt: string | null;
+}
+/**
+ * The stack's registry: what the stack workflow knows from its services' reports, across hosts. Each
+ * host's `registry.json` is only that host's view of its own services.
+ */
+export const registryQuery = defineQuery<RegistryEntry[]>('registry');
 /** The stack definition the running workflow works from (to compare with an edited file). */
 export const stackSpecQuery = defineQuery<StackSpec>('stackSpec');
 /** Applies an edited stack file; answers with the plan once added and changed services have settled. */
@@ -64,6 +84,8 @@ export interface ServiceReport {
   seq: number;
   state: ServiceState;
   pid?: number | null;
+  /** The address its host's worker advertises (from the spawn's result). */
+  address?: string | null;
   restarts?: number;
   manualRestarts?: number;
   /** Set with `restarting` after a crash; null once healthy again. */

@@ -204,7 +204,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
         // No report before the spawn: the stack workflow marks a launch or a restart itself. The
         // spawn and readiness reports are sent by the activities themselves, the moment they know.
         const spawned = await spawn(reportBy(starting));
-        const running = { pid: spawned.pid, startedAt: spawned.startedAt };
+        const running = { pid: spawned.pid, startedAt: spawned.startedAt, address: spawned.address };
         show(starting, running);
         const healthy = await activities.awaitHealthy.executeWithOptions(
           { ...awaitHealthyOptions(input), summary: `await healthy and register ${name}: ${describeProbe(spec)}` },

@@ -25,12 +25,14 @@ import { dependencyMap } from '../lifecycle/dependencies.js';
 import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
 import { emptyServiceStatus, errorSummary, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
+import { hostAddress, stackRegistry, withHostAddresses } from '../lifecycle/hosts.js';
 import { dependentsMap, transitiveDependents, withDependencies, type DependencyMap } from '../graph/index.js';
 import { buildTimeline } from '../lifecycle/timeline.js';
 import {
   applyConfigUpdate,
   dependenciesMetSignal,
   hostTaskQueue,
+  registryQuery,
   restartNowSignal,
   restartServiceSignal,
   restartServiceUpdate,
@@ -155,7 +157,8 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
         {
           stack: stack.name,
           stackDir,
-          spec,
+          // A dependency on another host is reached at that host's address (it has reported by now).
+          spec: withHostAddresses(spec, stack, (dep) => hostAddress(stack, stack.services[dep]!.host, status[dep]?.address)),
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
@@ -396,6 +399,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   }
 
   setHandler(statusQuery, snapshot);
+  setHandler(registryQuery, () => stackRegistry(stack, status));
   let drainBudgetMs: number | undefined;
   setHandler(shutdownSignal, (request?: ShutdownRequest) => {
     if (phase === 'running') phase = 'draining';

@@ -158,7 +158,7 @@ describe('status --watch and logs on a running stack', () => {
     expect(result.exitCode).toBe(0);
     const tables = result.stdout.split(header).length - 1;
     expect(tables).toBeGreaterThanOrEqual(3);
-    expect(result.stdout).toMatch(/^SERVICE +STATE +PID +PORT +RESTARTS +UPTIME +CPU +MEM/m);
+    expect(result.stdout).toMatch(/^SERVICE +STATE +HOST +PID +PORT +RESTARTS +UPTIME +CPU +MEM/m);
     expect(result.stdout).toMatch(/^\d{4}-\d{2}-\d{2}T/m);
   });
 

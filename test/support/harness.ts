@@ -124,9 +124,13 @@ export async function fixtureStack(world: TestWorld, services: Record<string, Fi
 
 export interface TimelineEvent {
   service: string;
-  event: 'spawn' | 'ready' | 'term' | 'exit' | 'child';
+  event: 'spawn' | 'ready' | 'term' | 'exit' | 'child' | 'fetched';
   t: number;
   pid: number;
+  /** `fetched`: the URL asked, and its answer (the fixture's `GET /`) or why none came. */
+  url?: string;
+  body?: { service: string; pid: number; port: number };
+  error?: string;
 }
 
 export async function readTimeline(file: string): Promise<TimelineEvent[]> {

@@ -39,6 +39,8 @@ export async function startWorkerProcess(opts: {
   host?: string;
   /** argv run before node, e.g. `ip netns exec <ns>` to put the worker on another test host. */
   prefix?: string[];
+  /** More `stackflow worker` options, e.g. `['--advertise', '10.0.0.5']`. */
+  args?: string[];
   /** Set over the environment described above (e.g. another STACKFLOW_ENCRYPTION_KEY). */
   env?: Record<string, string>;
 }): Promise<WorkerProcess> {
@@ -53,7 +55,7 @@ export async function startWorkerProcess(opts: {
     ...opts.env,
   });
   const startedAt = Date.now();
-  const [command, ...args] = [...(opts.prefix ?? []), process.execPath, CLI, 'worker', '--host', opts.host ?? 'local'];
+  const [command, ...args] = [...(opts.prefix ?? []), process.execPath, CLI, 'worker', '--host', opts.host ?? 'local', ...(opts.args ?? [])];
   // `ip netns exec` execs the command in place: the pid is the worker's own.
   const child: ChildProcess = spawn(command, args, {
     env,

@@ -164,7 +164,7 @@ describe('publicEnv', () => {
       },
     });
     const { spec } = parseStack(yaml, { file: join(dir, 'stack.yaml'), env: { TOKEN: 't', REGION: 'eu' } });
-    expect(spec.services.app!.publicEnv.sort()).toEqual(['DB_PORT', 'DB_URL', 'LOG_LEVEL', 'MODE', 'STACKFLOW_SERVICE', 'STACKFLOW_STACK'].sort());
+    expect(spec.services.app!.publicEnv.sort()).toEqual(['DB_HOST', 'DB_PORT', 'DB_URL', 'LOG_LEVEL', 'MODE', 'STACKFLOW_SERVICE', 'STACKFLOW_STACK'].sort());
     expect(spec.services.db!.publicEnv.sort()).toEqual(['LOG_LEVEL', 'PORT', 'STACKFLOW_SERVICE', 'STACKFLOW_STACK'].sort());
   });
 });

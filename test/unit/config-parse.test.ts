@@ -459,6 +459,7 @@ describe('env', () => {
       STACKFLOW_SERVICE: 'api',
       PORT: '8000',
       USER_SVC_URL: 'http://127.0.0.1:9000',
+      USER_SVC_HOST: '127.0.0.1',
       USER_SVC_PORT: '9000',
     });
   });

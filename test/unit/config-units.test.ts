@@ -103,6 +103,7 @@ describe('injected env', () => {
       STACKFLOW_REPLICA: '1',
       PORT: '8001',
       USER_SVC_URL: 'http://127.0.0.1:9000',
+      USER_SVC_HOST: '127.0.0.1',
       USER_SVC_PORT: '9000',
     });
   });

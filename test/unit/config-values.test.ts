@@ -257,6 +257,7 @@ describe('publicEnv: the env names whose values may be shown', () => {
     const api = load(text, { TOKEN: 't0ken' }).spec.services.api!;
     expect(api.publicEnv).toEqual(
       [
+        'DATA_HOST',
         'DATA_PORT',
         'DATA_URL',
         'DEFAULTED',

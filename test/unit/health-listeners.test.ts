@@ -56,15 +56,23 @@ describe('<DEP>_URL', () => {
     await foreignListener('127.0.0.1', v4);
     const env = {
       DATA_URL: `http://127.0.0.1:${v6}`,
+      DATA_HOST: '127.0.0.1',
       DATA_PORT: String(v6),
       USER_URL: `http://127.0.0.1:${v4}`,
+      USER_HOST: '127.0.0.1',
       USER_PORT: String(v4),
       OTHER_URL: `http://127.0.0.1:${v6}`,
     };
     const record = await startService('api', ['sleep', '30'], undefined, env);
     const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0');
     expect(environ).toEqual(
-      expect.arrayContaining([`DATA_URL=http://[::1]:${v6}`, `USER_URL=http://127.0.0.1:${v4}`, `OTHER_URL=http://127.0.0.1:${v6}`]),
+      expect.arrayContaining([
+        `DATA_URL=http://[::1]:${v6}`,
+        'DATA_HOST=::1',
+        `USER_URL=http://127.0.0.1:${v4}`,
+        'USER_HOST=127.0.0.1',
+        `OTHER_URL=http://127.0.0.1:${v6}`,
+      ]),
     );
   });
 });

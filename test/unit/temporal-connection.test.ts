@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connectClient, loadTemporalConfig } from '../../src/temporal/connection.js';
+import { connectClient, loadTemporalConfig, localAddressToward } from '../../src/temporal/connection.js';
+import { worker } from '../../src/cli/commands/worker.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { TemporalUnreachableError } from '../../src/temporal/errors.js';
 
@@ -62,4 +63,18 @@ test('connectClient turns a connection failure into TemporalUnreachableError', a
   const attempt = connectClient({ address, env: {}, connectTimeoutMs: 300 });
   await expect(attempt).rejects.toBeInstanceOf(TemporalUnreachableError);
   await expect(attempt).rejects.toThrow(`Cannot reach a Temporal server at ${address}`);
+});
+
+describe('the address a worker advertises', () => {
+  test('is the local source address toward the server: loopback for a loopback server, with a port or without', async () => {
+    await expect(localAddressToward('127.0.0.1:7233')).resolves.toBe('127.0.0.1');
+    await expect(localAddressToward('localhost')).resolves.toMatch(/^(127\.0\.0\.1|::1)$/);
+  });
+
+  test('--advertise must be an address or a host name (exit 2, before any connection)', async () => {
+    await expect(worker({ advertise: 'not an address!' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--advertise: expected an IP address or a host name'),
+    });
+  });
 });

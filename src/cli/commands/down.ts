@@ -9,6 +9,7 @@ import { locateStackOrExit } from '../stack-file.js';
 import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
 import { describeLeftovers, leftoverProcesses, recordedProcesses, stopLeftovers, type Leftover } from '../leftovers.js';
+import { describeState } from './status.js';
 
 export interface DownOptions {
   config: string;
@@ -44,20 +45,35 @@ export async function down(options: DownOptions): Promise<number> {
   }
   let code: number = EXIT.ok;
   let final: StackStatus | null = null;
+  const began = Date.now();
   if (!session) {
     if (!options.all) say(dim(noServerMessage(spec.name)));
   } else {
     try {
       // Draining needs a worker; when none runs (the foreground `up` died), this command brings one.
       const worker = (await hasBackgroundWorker(spec.home)) ? null : await startInProcessWorker(session, spec.home);
-      const limitMs = (budgetMs ?? DEFAULT_DRAIN_LIMIT_MS) + DRAIN_SLACK_MS;
-      const drained = await withinMs(drainStack(session, spec.name, 'stackflow down', budgetMs), limitMs);
-      if (drained === TIMED_OUT) {
-        say(yellow(`the drain did not finish within ${formatDuration(limitMs)}: stopping the stack's processes`));
-        await forceStop(session, spec.home, spec.name, `stackflow down: the drain took over ${formatDuration(limitMs)}`);
-        code = EXIT.failure;
-      } else if (!drained) say(dim(`stack ${spec.name} is not running`));
-      else final = drained;
+      if (budgetMs !== undefined) {
+        // With a budget: what a host could not stop in it (its worker gone) is named with its host, exit 1;
+        // the drain goes on in the workflow and ends when that host's worker is back (SPEC §7).
+        const outcome = await session.stacks.shutdownWithin(spec.name, 'stackflow down', budgetMs);
+        if (outcome.unfinished) {
+          await worker?.stop();
+          throw new CliError(notStopped(outcome.unfinished, budgetMs), EXIT.failure);
+        }
+        final = outcome.drained;
+        reportDrained(spec.name, final, Date.now() - began);
+        if (!final) say(dim(`stack ${spec.name} is not running`));
+      } else {
+        // Without one, `down` never hangs: past the default limit it stops the processes itself.
+        const limitMs = DEFAULT_DRAIN_LIMIT_MS + DRAIN_SLACK_MS;
+        const drained = await withinMs(drainStack(session, spec.name, 'stackflow down'), limitMs);
+        if (drained === TIMED_OUT) {
+          say(yellow(`the drain did not finish within ${formatDuration(limitMs)}: stopping the stack's processes`));
+          await forceStop(session, spec.home, spec.name, `stackflow down: the drain took over ${formatDuration(limitMs)}`);
+          code = EXIT.failure;
+        } else if (!drained) say(dim(`stack ${spec.name} is not running`));
+        else final = drained;
+      }
       await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
       if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
     } finally {
@@ -130,11 +146,29 @@ export async function drainStack(session: Session, stack: string, reason: string
   const final = await session.stacks.shutdown(stack, reason, budgetMs).finally(() => following.abort());
   const last = await seen;
   if (final && last) for (const line of eventLines(last, final.services, started)) say(dim(line));
+  reportDrained(stack, final, Date.now() - started);
+  return final;
+}
+
+/** What the drain left to say: services that failed or carry an error, processes that outlived it, or how long it took. */
+function reportDrained(stack: string, final: StackStatus | null, ms: number): void {
   for (const [name, s] of Object.entries(final?.services ?? {})) {
     if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
   }
   const left = leftRunning(final);
   if (left.length) say(yellow(escapeControl(`processes of ${left.join(', ')} outlived the drain (named above): stop them by hand`)));
-  else if (final) say(green(`stack ${stack} stopped in ${formatDuration(Date.now() - started)}`));
-  return final;
+  else if (final) say(green(`stack ${stack} stopped in ${formatDuration(ms)}`));
+}
+
+/** What `down --timeout` could not stop, each with its host and why (its host's worker gone, or waiting for its dependents). */
+export function notStopped(unfinished: StackStatus, budgetMs: number): string {
+  const lines = Object.entries(unfinished.services).map(([name, s]) => {
+    const why = s.state === 'unknown' ? describeState(s) : `${s.state}${s.pid ? ` (pid ${s.pid})` : ''}`;
+    return escapeControl(`  ${name} on host ${s.host}: ${why}`);
+  });
+  return [
+    `stack ${unfinished.stack}: not stopped after ${formatDuration(budgetMs)}:`,
+    ...lines,
+    'The drain goes on: it finishes when the hosts named above have their `stackflow worker` running again.',
+  ].join('\n');
 }

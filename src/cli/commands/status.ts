@@ -1,6 +1,5 @@
-// `stackflow status [--json] [--watch [--interval 1s]]`: the `status` query, with CPU and memory
-// read here from /proc (per service process group).
-import { cpuPercent, sampleGroup, type GroupSample } from '../../process/proc.js';
+// `stackflow status [--json] [--watch [--interval 1s]]`: the `status` query, with CPU and memory as
+// each service's host worker sampled them (never read here: the process may run on another host).
 import type { ServiceStatus, StackStatus } from '../../model.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { escapeControl, parseDuration } from '../../config/index.js';
@@ -21,7 +20,6 @@ export interface StatusOptions {
   interval?: string;
 }
 
-const CPU_SAMPLE_MS = 200;
 const MIN_INTERVAL_MS = 250;
 
 export async function status(options: StatusOptions): Promise<number> {
@@ -36,7 +34,6 @@ export async function status(options: StatusOptions): Promise<number> {
     (options.json ? console.error : console.log)(noServerMessage(spec.name));
     return reportLeftovers(spec.home, spec.name);
   }
-  const sampler = new ResourceSampler();
   if (!options.watch) {
     let current: StackStatus;
     try {
@@ -45,7 +42,6 @@ export async function status(options: StatusOptions): Promise<number> {
     } finally {
       await session.close();
     }
-    await sampler.apply(current);
     console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
     return current.state === 'stopped' && !Object.keys(current.services).length ? reportLeftovers(spec.home, spec.name) : EXIT.ok;
   }
@@ -65,7 +61,6 @@ export async function status(options: StatusOptions): Promise<number> {
       try {
         if (await session.stacks.isRunning(spec.name)) await requireWorker(session, spec.name);
         const current = await query(session, spec.name);
-        await sampler.apply(current);
         if (options.json) process.stdout.write(JSON.stringify(current) + '\n');
         text = render(current);
       } catch (err) {
@@ -86,7 +81,7 @@ export async function status(options: StatusOptions): Promise<number> {
 }
 
 async function query(session: Session, stack: string): Promise<StackStatus> {
-  return (await session.stacks.status(stack, QUERY_DEADLINE_MS)) ?? stopped(stack);
+  return (await session.stacks.observedStatus(stack, QUERY_DEADLINE_MS)) ?? stopped(stack);
 }
 
 const stopped = (stack: string): StackStatus => ({ stack, state: 'stopped', services: {} });
@@ -99,37 +94,11 @@ async function reportLeftovers(home: string, stack: string): Promise<number> {
   return EXIT.failure;
 }
 
-/**
- * CPU % and RSS per service process group, for processes on this host. The first reading of a
- * group samples it twice over a short window; later ones (with --watch) measure CPU over the whole
- * time since the previous reading.
- */
-class ResourceSampler {
-  private last = new Map<number, GroupSample>();
-
-  async apply(current: StackStatus): Promise<void> {
-    const live = Object.values(current.services).filter((s): s is ServiceStatus & { pid: number } => s.pid !== null);
-    const fresh = live.filter((s) => !this.last.has(s.pid));
-    if (fresh.length) {
-      const first = await Promise.all(fresh.map((s) => sampleGroup(s.pid)));
-      fresh.forEach((s, i) => this.last.set(s.pid, first[i]!));
-      await sleep(CPU_SAMPLE_MS);
-    }
-    const after = await Promise.all(live.map((s) => sampleGroup(s.pid)));
-    const next = new Map<number, GroupSample>();
-    live.forEach((s, i) => {
-      s.cpuPercent = Math.round(cpuPercent(this.last.get(s.pid)!, after[i]!) * 10) / 10;
-      s.memoryBytes = after[i]!.rssBytes;
-      next.set(s.pid, after[i]!);
-    });
-    this.last = next;
-  }
-}
-
 function render(current: StackStatus): string {
   const rows = Object.entries(current.services).map(([name, s]) => [
     name,
-    s.state,
+    describeState(s),
+    s.host,
     s.pid ? String(s.pid) : '-',
     s.port ? String(s.port) : '-',
     s.manualRestarts ? `${s.restarts} (+${s.manualRestarts} manual)` : String(s.restarts),
@@ -142,5 +111,12 @@ function render(current: StackStatus): string {
   if (!rows.length) return header;
   const cut = Object.entries(current.services).some(([name, s]) => s.error && errorSummary(name, s.error) !== s.error.trim());
   const footer = cut ? `\n${dim('ERROR: first lines only; `stackflow status --json` has them in full')}` : '';
-  return `${header}\n${table(['SERVICE', 'STATE', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}${footer}`;
+  return `${header}\n${table(['SERVICE', 'STATE', 'HOST', 'PID', 'PORT', 'RESTARTS', 'UPTIME', 'CPU', 'MEM', 'ERROR'], rows)}${footer}`;
+}
+
+/** The state column: `unknown (host b unreachable since 14:02:11)` when its host's worker is silent. */
+export function describeState(s: ServiceStatus): string {
+  if (s.state !== 'unknown') return s.state;
+  const since = s.unreachableSince ? ` since ${new Date(s.unreachableSince).toLocaleTimeString()}` : '';
+  return `unknown (host ${escapeControl(s.host)} unreachable${since})`;
 }
