@@ -115,7 +115,7 @@ export class StackClient {
       const description = await this.handle(stack).describe();
       if (description.status.name !== 'RUNNING') return null;
       const prefix = `${stackWorkflowId(stack)}.`;
-      const services = (description.raw.pendingChildren ?? []).map((c) => (c.workflowId ?? '').replace(prefix, ''));
+      const services = (description.raw.pendingChildren ?? []).map((c) => (c.workflowId ?? '').replace(prefix, '')).sort();
       return `workflow ${stackWorkflowId(stack)} running since ${description.startTime.toISOString()}` +
         (services.length ? `, service workflows: ${services.join(', ')}` : '');
     } catch (err) {
