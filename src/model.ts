@@ -1,6 +1,9 @@
 // The resolved stack: what the config loader produces and the workflows, activities and CLI consume.
 // Plain data only (it travels through Temporal payloads), so no classes, no functions, no Node types.
 
+/** The host id of a service whose stack file names none (SPEC §7): `stackflow worker` serves it by default. */
+export const DEFAULT_HOST = 'local';
+
 export type DependencyCondition = 'started' | 'healthy' | 'completed_successfully';
 
 export type RestartPolicyName = 'always' | 'on-failure' | 'never';

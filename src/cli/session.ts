@@ -16,7 +16,8 @@ import {
   type Keyring,
 } from '../codec/index.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal, loadTemporalConfig } from '../temporal/index.js';
-import { DEFAULT_HOST, DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
+import { DEFAULT_HOST } from '../model.js';
+import { DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';

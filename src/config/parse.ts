@@ -20,7 +20,7 @@ import type { BaseService, ServiceContext } from './service.js';
 import { resolveService } from './service.js';
 import { didYouMean } from './suggest.js';
 import type { HostSpec } from '../model.js';
-import { DEFAULT_HOST } from '../workflows/definitions.js';
+import { DEFAULT_HOST } from '../model.js';
 
 export interface ParseOptions {
   /** The stack file's path as the user gave it: problems name it, `spec.file` is its absolute form. */

@@ -1,5 +1,5 @@
 // One service as written (with `defaults:` merged in) -> its resolved spec, before replicas and injected env.
-import { DEFAULT_HOST } from '../workflows/definitions.js';
+import { DEFAULT_HOST } from '../model.js';
 import { resolve } from 'node:path';
 import type { LivenessSettings, Probe, ReadinessSettings, RestartSettings, ServiceSpec, WatchSettings } from '../model.js';
 import { MISSING_COMMAND, toArgv } from './command-line.js';

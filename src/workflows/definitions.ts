@@ -6,7 +6,6 @@ import type { BackoffInfo, ExitInfo, ProcessRef, ServiceState, StackSpec, StackS
 import type { ReloadPlan } from '../lifecycle/reload.js';
 
 export const DEFAULT_TASK_QUEUE = 'stackflow';
-export const DEFAULT_HOST = 'local';
 
 /** Activities that touch a process run on the queue of the host that owns it. */
 export function hostTaskQueue(workflowQueue: string, host: string): string {

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { connectWorkerConnection, loadTemporalConfig, localAddressToward } from '../../temporal/index.js';
 import { escapeControl } from '../../config/index.js';
 import { createStackflowWorker } from '../../worker.js';
-import { DEFAULT_HOST } from '../../workflows/definitions.js';
+import { DEFAULT_HOST } from '../../model.js';
 import { CliError, EXIT } from '../errors.js';
 import { codecEndpointFromEnv, encryptionFromEnv, taskQueueFromEnv } from '../session.js';
 
