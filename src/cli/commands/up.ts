@@ -142,8 +142,9 @@ function countStates(status: StackStatus, targets: string[]): string {
  * compose's: the workflow is terminated and every process group of the stack SIGKILLed (exit 130).
  */
 async function drainOrForce(session: Session, spec: StackSpec, reason: string, worker: InProcessWorker | null): Promise<number> {
-  say(yellow(`draining stack ${spec.name}... (press Ctrl-C again to force)`));
+  // Listening before saying so: a Ctrl-C right after the message must find the handler in place.
   const again = interruption();
+  say(yellow(`draining stack ${spec.name}... (press Ctrl-C again to force)`));
   const drained = drainStack(session, spec.name, reason).then(() => 'drained' as const);
   const outcome = await Promise.race([drained, abortedOnce(again.signal)]);
   again.dispose();
