@@ -11,6 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { isProcessAlive } from '../../src/process/terminate.js';
+import { lostEmbeddedServer } from '../../src/temporal/index.js';
 import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
 import { testTemporalAddress } from '../support/temporal-server.js';
 
@@ -148,6 +149,50 @@ describe('the state directory removed while the stack runs (item 3)', () => {
     expect(down.stderr).not.toContain('WARN');
     expect(await stackProcesses(f.name)).toEqual([]);
     expect(isProcessAlive(worker)).toBe(false);
+  });
+
+  test('with the embedded server: status and up name the lost database; down --all stops the leftovers and the server', async () => {
+    const f = await fixture({ a: {}, b: { dependsOn: ['a'] } });
+    cleanups.push(async () => {
+      const server = await lostEmbeddedServer(f.home);
+      if (server !== null) process.kill(server, 'SIGKILL');
+    });
+    // One network namespace for the whole sequence: the embedded server on 127.0.0.1:7233 there is
+    // this test's own, whatever runs on this machine.
+    const steps = [
+      ['up', '-d'],
+      ['rm'],
+      ['status'],
+      ['up', '-d'],
+      ['down', '--all', '--timeout', '3s'],
+      ['status'],
+    ];
+    const script = `const { spawnSync } = require('child_process'); const { rmSync } = require('fs');
+      const out = [];
+      for (const args of ${JSON.stringify(steps)}) {
+        if (args[0] === 'rm') { rmSync(${JSON.stringify(f.home)}, { recursive: true, force: true }); continue; }
+        const r = spawnSync(process.execPath, [${JSON.stringify(CLI)}, ...args, '-c', ${JSON.stringify(f.file)}], { encoding: 'utf8' });
+        out.push({ args, status: r.status, stdout: r.stdout, stderr: r.stderr });
+      }
+      process.stdout.write(JSON.stringify(out));`;
+    const run = await execa('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '-e', script], {
+      reject: false,
+      env: { STACKFLOW_HOME: f.home, NO_COLOR: '1', PATH: process.env.PATH!, HOME: process.env.HOME!, ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}) },
+      extendEnv: false,
+    });
+    const [up, status, upAgain, down, after] = JSON.parse(run.stdout) as { args: string[]; status: number; stdout: string; stderr: string }[];
+    expect(up!.status).toBe(0);
+    for (const step of [status!, upAgain!]) {
+      expect(step.stderr).toContain('lost its database');
+      expect(step.stderr).toContain('stackflow down --all');
+      expect(step.stderr).not.toMatch(NO_TRACE);
+      expect(step.status).toBe(1);
+    }
+    expect(down!.stderr).not.toMatch(NO_TRACE);
+    expect(down!.status).toBe(0);
+    expect(await stackProcesses(f.name)).toEqual([]);
+    expect(await lostEmbeddedServer(f.home)).toBeNull();
+    expect(`${after!.stdout}${after!.stderr}`).toContain(`stack ${f.name}: not running`);
   });
 });
 
