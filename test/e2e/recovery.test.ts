@@ -260,6 +260,21 @@ describe('two terminals (item 5)', () => {
     expect(existsSync(join(f.home, 'worker.pid'))).toBe(false);
     expect(await stackProcesses(f.name)).toEqual([]);
   });
+
+  test('Ctrl-C on an up that attached to a detached stack drains it and leaves the background worker it did not start', async () => {
+    const f = await fixture({ a: {} });
+    expect((await stackflow(f, ['up', '-d'])).exitCode).toBe(0);
+    const worker = await workerPid(f.home);
+    const up = execa(process.execPath, [CLI, 'up', '-c', f.file], { reject: false, env: f.env });
+    await output(up, /is already running: 1 healthy/);
+    up.kill('SIGINT');
+    const result = await up;
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).not.toMatch(NO_TRACE);
+    expect(await stackProcesses(f.name)).toEqual([]);
+    expect(isProcessAlive(worker)).toBe(true);
+    expect(await workerPid(f.home)).toBe(worker);
+  });
 });
 
 describe('a closed stdout (item 6)', () => {
