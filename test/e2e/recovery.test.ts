@@ -290,6 +290,18 @@ describe('a closed stdout (item 6)', () => {
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
   });
+
+  test('`status --watch --json | head -1` ends at the next refresh instead of running on', async () => {
+    const f = await fixture({ a: {} });
+    const result = await execa(
+      'bash',
+      ['-c', `"${process.execPath}" "${CLI}" status --watch --json --interval 250ms -c "${f.file}" | head -1; exit "\${PIPESTATUS[0]}"`],
+      { reject: false, env: f.env },
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ stack: f.name, state: 'stopped' });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
 });
 
 describe('environment errors are sentences (item 7)', () => {
