@@ -38,6 +38,7 @@ const FS_ERRORS: Record<string, string> = {
   EROFS: 'the file system is read-only',
   ENOTDIR: 'a part of the path is not a directory',
   EEXIST: 'a file is in the way',
+  EISDIR: 'a directory is in the way',
   ENOSPC: 'no space left on the device',
   EDQUOT: 'the disk quota is exhausted',
 };
@@ -77,10 +78,12 @@ export function describeError(err: unknown): ErrorReport {
   if (keyError) return { message: keyError.message, exitCode: keyError instanceof EncryptionConfigError ? EXIT.usage : EXIT.failure };
   if (isNamed(err, 'WorkflowUpdateFailedError')) return { message: (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message, exitCode: EXIT.failure };
   const fsError = err as NodeJS.ErrnoException;
-  if (fsError?.code && FS_ERRORS[fsError.code] && typeof fsError.path === 'string') {
+  if (fsError?.code && FS_ERRORS[fsError.code]) {
+    // A failed write() on an open file names no path (Node sets `path` only on open/mkdir/...).
+    const what = typeof fsError.path === 'string' ? fsError.path : "stackflow's state";
     return {
       message:
-        `cannot write ${fsError.path}: ${FS_ERRORS[fsError.code]} (${fsError.code}). stackflow keeps its state under ` +
+        `cannot write ${what}: ${FS_ERRORS[fsError.code]} (${fsError.code}). stackflow keeps its state under ` +
         'STACKFLOW_HOME (default ./.stackflow): point it at a writable directory, or free some space.',
       exitCode: EXIT.failure,
     };

@@ -173,7 +173,13 @@ async function startBackgroundWorker(home: string, session: Session): Promise<{ 
   closeSync(logFd);
   child.unref();
   if (!child.pid) throw new CliError(`could not start the background worker (see ${join(home, 'worker.log')})`, EXIT.failure);
-  await writePidFile(workerPidFile(home), child.pid);
+  try {
+    await writePidFile(workerPidFile(home), child.pid);
+  } catch (err) {
+    // Without its pid file no later command could find or stop this worker: it goes with the error.
+    child.kill('SIGKILL');
+    throw err;
+  }
   return { pid: child.pid, started: true };
 }
 

@@ -2,7 +2,7 @@
 // Ctrl-C, a removed state directory, no Temporal server, two terminals, a closed pipe, a broken
 // STACKFLOW_HOME, a concurrent `down`. Each runs fixture services on free ports.
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -94,6 +94,16 @@ function output(child: ResultPromise, pattern: RegExp): Promise<void> {
 }
 
 const NO_TRACE = /\n\s+at /;
+
+/** Pids of the live processes whose environment holds `entry` (`NAME=value`). */
+async function processesWithEnv(entry: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(entry) && isProcessAlive(Number(pid))) pids.push(Number(pid));
+  }
+  return pids;
+}
 
 describe('a killed background worker (item 1)', () => {
   test('status and restart say no worker runs, at once; up -d starts one that adopts the services', async () => {
@@ -317,6 +327,25 @@ describe('environment errors are sentences (item 7)', () => {
     expect(plain.stderr).not.toMatch(NO_TRACE);
     const debug = await stackflow(f, ['up', '-d', '--debug'], { STACKFLOW_HOME: home });
     expect(debug.stderr).toMatch(NO_TRACE);
+  });
+
+  test('a full disk under STACKFLOW_HOME, at the lock or at worker.pid: one sentence, exit 1, no worker left', async () => {
+    const f = await fixture({ a: {} });
+    // A 64 KiB tmpfs (16 pages) in a mount namespace of its own: full, or with the one page the lock takes.
+    for (const filled of [16, 15]) {
+      await rm(f.home, { recursive: true, force: true });
+      await mkdir(f.home, { recursive: true });
+      const script = `mount -t tmpfs -o size=64k tmpfs "$0" && dd if=/dev/zero of="$0/fill" bs=4k count=${filled} 2>/dev/null; exec "$@"`;
+      const result = await execa('unshare', ['--mount', 'sh', '-c', script, f.home, process.execPath, CLI, 'up', '-d', '-c', f.file], {
+        reject: false,
+        env: f.env,
+      });
+      expect(result.stderr).toContain('no space left on the device (ENOSPC)');
+      expect(result.stderr).toContain('STACKFLOW_HOME');
+      expect(result.stderr).not.toMatch(NO_TRACE);
+      expect(result.exitCode).toBe(1);
+      expect(await processesWithEnv(`STACKFLOW_HOME=${f.home}`)).toEqual([]);
+    }
   });
 });
 
