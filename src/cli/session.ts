@@ -1,6 +1,6 @@
 // What a command needs from Temporal: a reachable server (the embedded one by default), a client,
 // and the task queue; plus the background worker that `up -d` leaves behind.
-import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
@@ -21,7 +21,8 @@ import { DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
-import { CliError, EXIT } from './errors.js';
+import { logLevelFrom } from '../log-level.js';
+import { CliError, debugRequested, EXIT } from './errors.js';
 
 export interface Session {
   address: string;
@@ -78,6 +79,9 @@ export function taskQueueFromEnv(): string {
  * no key yet; other commands use the key there is and fail naming the key id a stack needs.
  */
 export async function openSession(home: string, log: (line: string) => void, { createKey = false } = {}): Promise<Session> {
+  // Read by the worker this command may start (in process or in the background): a bad value stops
+  // the command here, before a server starts.
+  logLevelFrom(process.env, debugRequested());
   const { dataConverter } = await encryptionFromEnv(createKey, log);
   const endpoint = codecEndpointFromEnv();
   // Port 0 (any free port) cannot be told to a server that outlives this worker: no codec endpoint then.
@@ -168,6 +172,8 @@ async function startBackgroundWorker(home: string, session: Session): Promise<{ 
       TEMPORAL_ADDRESS: session.address,
       TEMPORAL_NAMESPACE: session.namespace,
       STACKFLOW_TASK_QUEUE: session.taskQueue,
+      // The level of the command that starts it (`up -d --debug`: debug).
+      STACKFLOW_LOG_LEVEL: logLevelFrom(process.env, debugRequested()),
     },
   });
   closeSync(logFd);
@@ -202,19 +208,15 @@ export interface InProcessWorker {
  */
 export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
   await mkdir(home, { recursive: true });
-  const logFile = join(home, 'worker.log');
   // Loaded here, not at the top: the worker SDK (its native bridge) is heavy and most commands never need it.
-  const [{ DefaultLogger, Runtime }, { createStackflowWorker }] = await Promise.all([import('@temporalio/worker'), import('../worker.js')]);
-  Runtime.install({
-    shutdownSignals: [],
-    // The terminal belongs to the progress view and the services' logs.
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
-      appendFileSync(logFile, `${new Date().toISOString()} [${level}] ${message}${meta ? ` ${JSON.stringify(meta)}` : ''}\n`),
-    ),
-    // The SDK core prints its own logs straight to the console unless forwarded (a lost server
-    // floods it with `WARN … poll_workflow_task_queue`): forwarded to the file above, warnings only.
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
-  });
+  const [{ createWorkerLogger, installWorkerRuntime, logDestination }, { createStackflowWorker }] = await Promise.all([
+    import('../log.js'),
+    import('../worker.js'),
+  ]);
+  // The terminal belongs to the progress view and the services' logs: the worker logs to the file only.
+  const log = createWorkerLogger(logLevelFrom(process.env, debugRequested()), logDestination({ file: join(home, 'worker.log') }));
+  // The command drains the stack on Ctrl-C, which needs the worker: the Runtime must not stop it first.
+  installWorkerRuntime(log, { shutdownSignals: [] });
   const connection = await connectWorkerConnection({ address: session.address });
   const endpoint = codecEndpointFromEnv();
   const worker = await createStackflowWorker({
@@ -224,8 +226,9 @@ export async function startInProcessWorker(session: Session, home: string): Prom
     host: DEFAULT_HOST,
     dataConverter: session.dataConverter,
     ...(endpoint ? { codecEndpoint: endpoint } : {}),
-    log: (line) => appendFileSync(logFile, `${new Date().toISOString()} [WARN] ${line}\n`),
+    log: (line) => log.warn(line),
   });
+  log.info({ host: DEFAULT_HOST, taskQueue: session.taskQueue }, `in-process worker for host "${DEFAULT_HOST}" on task queue ${session.taskQueue}`);
   const running = worker.run();
   return {
     stop: async () => {
