@@ -206,7 +206,9 @@ async function head(file: string, count: number): Promise<Buffer> {
  * new since the last read and the file no longer begins as that copy does, the file was rotated
  * (copied to `<file>.1`, then truncated): the part written between our last read and the copy is
  * read from `<file>.1`, then the current file from its beginning. A `<file>.1` still being copied
- * (its bytes so far are the file's first ones) is not taken for a rotation.
+ * (its bytes so far are the file's first ones) is not taken for a rotation. One rotation between two
+ * reads is assumed: with reads on every change and a rotation at most per 10 MB and 10 s
+ * (LOG_ROTATION_DEFAULTS), two never fall between them.
  */
 class LogFollower {
   private constructor(
