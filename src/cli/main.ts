@@ -75,8 +75,8 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .argument('[service...]')
     .option('-f, --follow', 'keep printing new lines')
     .option('-n, --lines <n>', 'only the last n lines of each service (rotated files included)')
-    .option('--since <time>', 'only lines written since: a duration back (10m, 1h30m) or a date/time (by line, to ~100ms; rotated copies by file)')
-    .option('-t, --timestamps', 'prefix each line with its time (when the worker saw it written, to ~100ms)')
+    .option('--since <time>', 'only lines written since: a duration back (10m, 1h30m) or a date/time (by line, to ~10ms; rotated copies by file)')
+    .option('-t, --timestamps', 'prefix each line with its time (when the worker saw it written, to ~10ms)')
     .action((services: string[], opts) => run(import('./commands/logs.js').then((m) => m.logs(services, opts))));
   withConfig(program.command('worker'))
     .description('run a worker for this host in the foreground')

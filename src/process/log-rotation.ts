@@ -10,7 +10,7 @@
 // the truncation is lost. The copy below loops until the file stops growing and truncates right
 // after the last read, so that window is two system calls wide; nothing written before the copy
 // began is ever lost. Readers (`stackflow logs`) read `<file>.N … <file>.1 <file>` in that order.
-import { constants, existsSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
+import { constants, existsSync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { open, rename, rm, stat, utimes } from 'node:fs/promises';
 
 export const LOG_ROTATION_DEFAULTS = {
@@ -75,15 +75,15 @@ export async function rotateIfLarger(
         if (bytesRead < buffer.length) break;
       }
       // ...then what was appended meanwhile and the truncation back to back, synchronously: only a
-      // write landing between the last read and ftruncate (microseconds apart) is lost. The mtime
+      // write landing between the last (empty) read and ftruncate (microseconds apart) is lost. The mtime
       // is taken before that last read, so it is the time of the last write the copy holds.
-      const { tail, lastWrite } = readRestAndTruncate(source.fd, copied);
+      // The copy is whole before the truncation: a reader that sees the file shrink finds every byte in `.1`.
+      const { tailBytes, lastWrite } = copyRestAndTruncate(source.fd, target?.fd ?? null, copied);
       if (target) {
-        if (tail.length) await target.write(tail, 0, tail.length, copied);
         await target.close();
         await utimes(rotatedName(file, 1), lastWrite, lastWrite).catch(() => undefined);
       }
-      return { rotated: true, copiedBytes: target ? copied + tail.length : 0 };
+      return { rotated: true, copiedBytes: target ? copied + tailBytes : 0 };
     } finally {
       await target?.close().catch(() => undefined);
     }
@@ -92,8 +92,8 @@ export async function rotateIfLarger(
   }
 }
 
-function readRestAndTruncate(fd: number, from: number): { tail: Buffer; lastWrite: Date } {
-  const chunks: Buffer[] = [];
+/** Copies `fd`'s bytes from `from` on to `target` (null: drops them), then truncates `fd` right after its last read. */
+function copyRestAndTruncate(fd: number, target: number | null, from: number): { tailBytes: number; lastWrite: Date } {
   let position = from;
   let lastWrite: Date;
   const chunk = Buffer.alloc(64 * 1024);
@@ -101,9 +101,9 @@ function readRestAndTruncate(fd: number, from: number): { tail: Buffer; lastWrit
     lastWrite = fstatSync(fd).mtime;
     const read = readSync(fd, chunk, 0, chunk.length, position);
     if (read === 0) break;
-    chunks.push(Buffer.from(chunk.subarray(0, read)));
+    if (target !== null) writeSync(target, chunk, 0, read, position);
     position += read;
   }
   ftruncateSync(fd, 0);
-  return { tail: Buffer.concat(chunks), lastWrite };
+  return { tailBytes: position - from, lastWrite };
 }

@@ -2,18 +2,26 @@
 // pipe passes through us to stamp lines). The supervising worker keeps a small index beside each log,
 // `<service>.log.times`, one `<offset> <epoch ms>` line per mark: "at that time the file held that
 // many bytes". A line ending at byte e was written between the previous mark and the first mark whose
-// offset is >= e; `logs -t` and `logs --since` take that mark's time.
+// offset is >= e; `logs -t`, `logs --since` and the time-ordered merge of several services take that
+// mark's time.
 //
-// Precision: marks are taken every SAMPLE_MS (100 ms) while the file grows, and at every marker the
-// worker writes (run boundary, exit): a line's time is late by at most SAMPLE_MS plus the worker's
-// scheduling delay, never early. Lines written while no worker supervised the service (between a
+// Precision: a mark is taken when the file changes (an inotify/FSEvents event through `fs.watch`, at
+// most one per MARK_MIN_GAP_MS per file so a chatty service costs the worker at most that many marks
+// a second), every SAMPLE_MS as a fallback where change events are not delivered, and at every marker
+// the worker writes (run boundary, exit). A line's time is late by at most MARK_MIN_GAP_MS plus the
+// worker's event-loop delay (SAMPLE_MS where no events arrive), never early. Times may carry a
+// fraction of a millisecond: it only orders marks the worker took within one millisecond, in the
+// order the changes were reported. Lines written while no worker supervised the service (between a
 // worker crash and the adoption) get the time of the next mark. A truncation (log rotation) shows as
-// a smaller offset: only the marks after the last one apply to the current file.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { appendFile, readFile, stat } from 'node:fs/promises';
+// a smaller offset: only the marks after the last one apply to the current file, and the sampler
+// then starts the index afresh so it never outgrows the log's rotation.
+import { closeSync, fstatSync, openSync, readSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 
-/** How often a supervising worker samples a growing log's size (ms). */
+/** How often a supervising worker samples a log's size when no change event came (ms). */
 export const SAMPLE_MS = 100;
+/** The shortest time between two marks of one file taken on change events (ms). */
+export const MARK_MIN_GAP_MS = 10;
 
 export interface TimeMark {
   /** File size in bytes at `at`. */
@@ -60,33 +68,69 @@ export function timeOf(marks: readonly TimeMark[], end: number): number | null {
 }
 
 /**
- * Samples `logFile`'s size every SAMPLE_MS until `signal` aborts, appending a mark whenever it grew
- * (or shrank: a rotation). Resolves at once; the sampling runs in the background.
+ * Epoch ms, strictly increasing within this process: a fraction is added to the marks taken within
+ * one millisecond, so they keep the order in which the changes were reported.
+ */
+let lastStamp = 0;
+function stampNow(): number {
+  const now = Date.now();
+  lastStamp = now > lastStamp ? now : lastStamp + 0.001;
+  return Math.round(lastStamp * 1000) / 1000;
+}
+
+/**
+ * Marks `logFile`'s size whenever it changes until `signal` aborts: on each change event (at most
+ * one mark per MARK_MIN_GAP_MS; a later one is deferred, not dropped), and every SAMPLE_MS in case
+ * events are not delivered (a file system without them, the watch limit reached). A shrink (log
+ * rotation) restarts the index with that mark. Returns at once; the marking runs in the background,
+ * its failures swallowed (the log matters, its times are a convenience).
  */
 export function sampleLogTimes(logFile: string, signal: AbortSignal): void {
+  if (signal.aborted) return;
   let last = -1;
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
+  let lastMarkAt = -Infinity;
+  let deferred: NodeJS.Timeout | undefined;
+  // Appends in the order the marks were taken: the index stays in file order.
+  let writing: Promise<void> = Promise.resolve();
+  const mark = () => {
+    deferred = undefined;
+    let size: number;
     try {
-      const size = await stat(logFile).then(
-        (s) => s.size,
-        () => -1,
-      );
-      if (size >= 0 && size !== last) {
-        last = size;
-        await appendTimeMark(logFile, size);
-      }
-    } finally {
-      busy = false;
+      // Size and time together, synchronously (a stat is microseconds): a mark is never early.
+      size = statSync(logFile).size;
+    } catch {
+      return;
     }
+    if (size === last) return;
+    const shrank = size < last;
+    last = size;
+    const at = stampNow();
+    lastMarkAt = performance.now();
+    writing = writing.then(() =>
+      shrank ? writeFile(timesFile(logFile), `${size} ${at}\n`).catch(() => undefined) : appendTimeMark(logFile, size, at),
+    );
   };
-  const timer = setInterval(() => void tick(), SAMPLE_MS);
-  void tick();
+  const onChange = () => {
+    if (deferred || signal.aborted) return;
+    const wait = lastMarkAt + MARK_MIN_GAP_MS - performance.now();
+    if (wait <= 0) mark();
+    else deferred = setTimeout(mark, wait);
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(logFile, { persistent: false }, onChange);
+    // The file removed (a reset of the state directory): the timer carries on alone.
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    // No events here: the timer alone.
+  }
+  const timer = setInterval(mark, SAMPLE_MS);
+  mark();
   signal.addEventListener('abort', () => {
     clearInterval(timer);
-    void tick();
+    clearTimeout(deferred);
+    watcher?.close();
+    mark();
   });
 }
 

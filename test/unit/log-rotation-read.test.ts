@@ -1,12 +1,13 @@
 // Reading rotated logs: `logs -n` and `--since` over `<svc>.log.N … .1 <svc>.log`, and `-f` across a rotation.
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, rm, utimes, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { closeSync, openSync } from 'node:fs';
-import { logFile, logPositions, parseSince, printLogs, readLog, rotatedFiles } from '../../src/cli/log-tail.js';
+import { logFile, logPositions, mergeByTime, parseSince, printLogs, readLog, rotatedFiles } from '../../src/cli/log-tail.js';
+import { appendTimeMark } from '../../src/process/log-times.js';
 import { rotateIfLarger } from '../../src/process/log-rotation.js';
 
 const dirs: string[] = [];
@@ -112,6 +113,96 @@ describe('rotated log files', () => {
     stop.abort();
     await following;
     expect(out).toEqual(['one', 'two', 'three', 'four is a longer line than the others', 'five']);
+  });
+});
+
+/** Follows `services` of `dir` with printLogs; `seen(match)` resolves once a printed line contains `match` (or satisfies it). */
+function follow(dir: string, services: string[]) {
+  const out: string[] = [];
+  const waiting: { match: (line: string) => boolean; resolve: () => void }[] = [];
+  const stop = new AbortController();
+  const done = printLogs(dir, services, { lines: null, follow: true, signal: stop.signal }, (line) => {
+    out.push(line);
+    for (const w of waiting.filter((w) => w.match(line))) w.resolve();
+  });
+  const seen = (match: string | ((line: string) => boolean)) => {
+    const test = typeof match === 'string' ? (line: string) => line.includes(match) : match;
+    return out.some(test) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ match: test, resolve }));
+  };
+  const end = async () => {
+    stop.abort();
+    await done;
+    return out;
+  };
+  return { seen, end };
+}
+
+describe('several services in the order written', () => {
+  it('merges stably: one service keeps its order, equal times go in the services order', () => {
+    const a = { lines: ['a1', 'a2', 'a3'], times: [1, 3, 2] };
+    const b = { lines: ['b1', 'b2'], times: [1, 2] };
+    expect(mergeByTime([a, b]).map((m) => m.line)).toEqual(['a1', 'b1', 'b2', 'a2', 'a3']);
+  });
+
+  it('logs merges the services by the times in their index; lines past the last mark come last', async () => {
+    const dir = await stackDir();
+    await writeFile(logFile(dir, 'a'), 'a1\na2\na3\n');
+    await writeFile(logFile(dir, 'b'), 'b1\nb2\n');
+    for (const [offset, at] of [[3, 1000], [6, 1020]]) await appendTimeMark(logFile(dir, 'a'), offset, at);
+    for (const [offset, at] of [[3, 1010], [6, 1030]]) await appendTimeMark(logFile(dir, 'b'), offset, at);
+    const out: string[] = [];
+    await printLogs(dir, ['a', 'b'], { lines: null, follow: false }, (l) => out.push(l));
+    expect(out).toEqual(['a | a1', 'b | b1', 'a | a2', 'b | b2', 'a | a3']);
+  });
+
+  it('-f does not take a copy still being made for a rotation', async () => {
+    const dir = await stackDir();
+    const file = logFile(dir, 'svc');
+    await writeFile(file, 'one\ntwo\n');
+    const f = follow(dir, ['svc']);
+    await f.seen('two');
+    // The rotation has copied part of the file and not truncated it yet: the file goes on.
+    await writeFile(`${file}.1`, 'one\n');
+    await appendFile(file, 'three\n');
+    await f.seen('three');
+    // The copy completed, the file truncated and written again.
+    await writeFile(`${file}.1`, 'one\ntwo\nthree\nfour\n');
+    await writeFile(file, 'five\n');
+    await f.seen('five');
+    expect(await f.end()).toEqual(['svc | one', 'svc | two', 'svc | three', 'svc | four', 'svc | five']);
+  });
+
+  // One rotation at a time, as the worker's 10 s checks of a 10 MB file make them: the next once
+  // the reader has shown a line written after the previous one.
+  it('-f of a service writing all along, rotated again and again: no line twice, none out of order', async () => {
+    const dir = await stackDir();
+    const file = logFile(dir, 'svc');
+    await writeFile(file, '');
+    const f = follow(dir, ['svc']);
+    const fd = openSync(file, 'a') as 9;
+    const count = 3000;
+    const writer = execa(
+      process.execPath,
+      ['-e', `let i = 0; const next = () => { if (++i > ${count}) return; console.log('line ' + i); setImmediate(next); }; next();`],
+      { stdout: fd },
+    );
+    let rotations = 0;
+    let running = true;
+    void writer.finally(() => (running = false));
+    const numberOf = (line: string) => Number(line.replace(/^.* line /, ''));
+    while (running) {
+      if (!(await rotateIfLarger(file, 4096, 3)).rotated) continue;
+      rotations++;
+      const copied = (await readFile(`${file}.1`, 'utf8')).trim().split('\n');
+      const last = numberOf(copied.at(-1)!);
+      if (last < count) await f.seen((line) => numberOf(line) > last);
+    }
+    await writer;
+    closeSync(fd);
+    await f.seen(`line ${count}`);
+    const numbers = (await f.end()).map(numberOf);
+    expect(rotations).toBeGreaterThan(1);
+    for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBeGreaterThan(numbers[i - 1]!);
   });
 });
 

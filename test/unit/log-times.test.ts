@@ -1,10 +1,11 @@
 // The time index beside a service's log (src/process/log-times.ts) and the lines `up`/`down` print
 // for a service's back-off and stop (src/cli/view/events.ts).
 import { describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { appendLogMarker, appendTimeMark, readTimeMarks, timeOf } from '../../src/process/log-times.js';
+import { dirname, join } from 'node:path';
+import { appendLogMarker, appendTimeMark, readTimeMarks, sampleLogTimes, timeOf, timesFile } from '../../src/process/log-times.js';
 import { retryLine, stoppedLine } from '../../src/cli/view/events.js';
 import { emptyServiceStatus } from '../../src/lifecycle/status.js';
 import { nextStep } from '../../src/lifecycle/backoff.js';
@@ -43,6 +44,45 @@ describe('log time index', () => {
     expect(text).toBe('one\npartial\n— exited (SIGKILL), restarting in 950ms\n');
     const marks = await readTimeMarks(log);
     expect(marks.at(-1)!.offset).toBe(Buffer.byteLength(text));
+  });
+});
+
+/** Resolves once `log`'s index holds a mark at `offset`, woken by the index's own changes. */
+async function markedAt(log: string, offset: number) {
+  const changes = watch(dirname(log));
+  try {
+    for (;;) {
+      const changed = new Promise((resolve) => changes.once('change', resolve));
+      const mark = (await readTimeMarks(log)).find((m) => m.offset === offset);
+      if (mark) return mark;
+      await changed;
+    }
+  } finally {
+    changes.close();
+  }
+}
+
+describe('the worker sampling a log', () => {
+  test('marks each change, never before the write, and starts the index afresh when the log shrinks', async () => {
+    const log = join(await mkdtemp(join(tmpdir(), 'log-times-')), 'a.log');
+    await writeFile(log, 'one\n');
+    const stop = new AbortController();
+    sampleLogTimes(log, stop.signal);
+    try {
+      await markedAt(log, 4);
+      const before = Date.now();
+      await appendFile(log, 'two\n');
+      expect((await markedAt(log, 8)).at).toBeGreaterThanOrEqual(before);
+      // A copy-truncate rotation: what the index said of the old content is dropped from the file.
+      await truncate(log, 0);
+      await appendFile(log, 'three\n');
+      await markedAt(log, 6);
+    } finally {
+      stop.abort();
+    }
+    const offsets = (await readFile(timesFile(log), 'utf8')).trim().split('\n').map((line) => Number(line.split(' ')[0]));
+    expect(offsets).not.toContain(8);
+    expect(offsets.at(-1)).toBe(6);
   });
 });
 
