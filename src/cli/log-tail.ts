@@ -4,9 +4,11 @@
 // (src/process/log-times.ts), the followed part by reading each file as soon as it changes.
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname, join } from 'node:path';
 import { prefixer } from './output.js';
 import { readTimeMarks, timeOf, type TimeMark } from '../process/log-times.js';
+import { rotationMarker, ROTATION_MARKER_STALE_MS } from '../process/log-rotation.js';
 
 /**
  * How often `-f` reads every file when no change event arrives: every FALLBACK_POLL_MS while the
@@ -234,26 +236,49 @@ class LogFollower {
   /**
    * The new bytes as chunks (see LogChunk; the current file's times from `marks`). `upTo`: read the
    * current file no further than this size (the size a change event reported), unless it was rotated.
+   * A read that a rotation overlapped (its marker seen before or after, or a new copy after) is
+   * thrown away and made again once the rotation is over: its bytes could come from either side.
    */
   async read(upTo?: number, marks: readonly TimeMark[] = []): Promise<LogChunk[]> {
-    const stamp = await rotationStamp(this.file);
+    for (;;) {
+      const chunks = (await rotationUnderWay(this.file)) ? null : await this.readOnce(upTo, marks);
+      if (chunks) return chunks;
+      await sleep(ROTATION_RETRY_MS);
+    }
+  }
+
+  private async readOnce(upTo: number | undefined, marks: readonly TimeMark[]): Promise<LogChunk[] | null> {
+    // The size first, then the stamp: a truncation seen in the size is a rotation whose copy the
+    // stamp then names (the copy is whole before the truncation).
     const size = await fileSize(this.file);
+    const stamp = await rotationStamp(this.file);
     const chunks: LogChunk[] = [];
-    if (await this.rotated(stamp, size)) {
+    let offset = this.offset;
+    const rotated = await this.rotated(stamp, size);
+    if (rotated) {
       if (stamp.id !== this.stamp && stamp.id !== '') {
-        const rest = await readRange(`${this.file}.1`, this.offset);
-        chunks.push({ bytes: rest.bytes, start: this.offset, marks: null, mtimeMs: rest.mtimeMs });
+        const rest = await readRange(`${this.file}.1`, offset);
+        chunks.push({ bytes: rest.bytes, start: offset, marks: null, mtimeMs: rest.mtimeMs });
       }
-      this.offset = 0;
-      this.stamp = stamp.id;
+      offset = 0;
       upTo = undefined;
     }
-    const start = this.offset;
-    const read = await readRange(this.file, start, upTo);
+    const read = await readRange(this.file, offset, upTo);
+    chunks.push({ bytes: read.bytes, start: offset, marks, mtimeMs: read.mtimeMs || Date.now() });
+    if ((await rotationUnderWay(this.file)) || (await rotationStamp(this.file)).id !== stamp.id) return null;
     this.offset = read.end;
-    chunks.push({ bytes: read.bytes, start, marks, mtimeMs: read.mtimeMs || Date.now() });
+    if (rotated) this.stamp = stamp.id;
     return chunks.filter((c) => c.bytes.length);
   }
+}
+
+/** How long a follower waits before reading again when a rotation is under way (ms). */
+const ROTATION_RETRY_MS = 5;
+
+/** A rotation of `file` is under way: its marker is there and not stale (src/process/log-rotation.ts). */
+async function rotationUnderWay(file: string): Promise<boolean> {
+  const info = await stat(rotationMarker(file)).catch(() => null);
+  return info !== null && Date.now() - info.mtimeMs < ROTATION_MARKER_STALE_MS;
 }
 
 export interface LogPosition {

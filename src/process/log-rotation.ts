@@ -11,7 +11,7 @@
 // after the last read, so that window is two system calls wide; nothing written before the copy
 // began is ever lost. Readers (`stackflow logs`) read `<file>.N … <file>.1 <file>` in that order.
 import { constants, existsSync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
-import { open, rename, rm, stat, utimes } from 'node:fs/promises';
+import { open, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 
 export const LOG_ROTATION_DEFAULTS = {
   /** Rotate once the file reaches this size. */
@@ -52,7 +52,29 @@ export async function rotateIfLarger(
     () => -1,
   );
   if (size < maxBytes) return { rotated: false, copiedBytes: 0 };
+  // Readers that follow the file (`logs -f`) wait while it is there: see rotationMarker.
+  const marker = rotationMarker(file);
+  await writeFile(marker, `${process.pid}\n`);
+  try {
+    return await copyAndTruncate(file, keep);
+  } finally {
+    await rm(marker, { force: true });
+  }
+}
 
+/**
+ * `<file>.rotating`: present from before the copies are shifted until after the truncation, so a
+ * reader can tell a read that overlapped a rotation (whose bytes may come from either side of it)
+ * and read again. A marker older than ROTATION_MARKER_STALE_MS is a crashed rotation's.
+ */
+export function rotationMarker(file: string): string {
+  return `${file}.rotating`;
+}
+
+/** Beyond this age (ms) a rotation marker is ignored: no rotation of a 10 MB file takes that long. */
+export const ROTATION_MARKER_STALE_MS = 10_000;
+
+async function copyAndTruncate(file: string, keep: number): Promise<RotationResult> {
   if (keep > 0) {
     // The copies are numbered without gaps: shift those that exist, dropping the one beyond `keep`.
     let last = 0;
