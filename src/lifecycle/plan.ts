@@ -2,8 +2,9 @@
 // which service workflows to launch (with the same-host dependencies their host gates on), which
 // to block, which gated spawns to release, which services to stop and after whom. The workflow
 // applies these decisions; they are unit-tested without Temporal (test/unit/plan.test.ts).
-import type { DependencyCondition, ServiceSpec, ServiceStatus } from '../model.js';
+import type { DependencyCondition, ServiceSpec } from '../model.js';
 import { dependencyVerdict, dependencyWaitBudgetMs } from './dependencies.js';
+import type { ServiceSlot } from './stack-state.js';
 
 /** One dependency a gated spawn waits for on its host (SPEC §4 `depends_on`). */
 export interface DependencyGate {
@@ -28,24 +29,6 @@ export function describeGates(gates: DependencyGate[]): string {
  */
 export const GATE_RELEASE_GRACE_MS = 3000;
 
-/** What the plan reads of one service (the stack workflow's record of it). */
-export interface PlannedService {
-  spec: ServiceSpec;
-  status: ServiceStatus;
-  /** Its service workflow was launched in this stack (and not forgotten since). */
-  launched: boolean;
-  /** Launched with a host gate and its spawn not yet reported. */
-  gated: boolean;
-  /** The stack already released its gate. */
-  released: boolean;
-  /** Epoch ms: when the stack began wanting it (or relaunching it). */
-  waitingSince: number;
-  /** Epoch ms of its launch, if launched. */
-  launchedAt?: number;
-  /** Epoch ms since when the stack's reports show all its dependencies met (gated services only). */
-  metSince?: number;
-}
-
 export type StartAction =
   | { kind: 'launch'; service: string; gates: DependencyGate[] }
   | { kind: 'block'; service: string; reason: string }
@@ -69,20 +52,24 @@ export interface StartPlan {
  * those on its own host that do not yet are handed to its host as gates. A launched, gated service is
  * still judged from the reports: blocked when a dependency can no longer meet its condition or its
  * wait deadline passes, released when the reports show everything met for GATE_RELEASE_GRACE_MS.
+ * `services` are the stack's slots (StackState.slots), `specs` the stack's services by name; `now`
+ * is epoch ms.
  */
-export function planStarts(services: Record<string, PlannedService>, now: number): StartPlan {
+export function planStarts(services: Readonly<Record<string, ServiceSlot>>, specs: Readonly<Record<string, ServiceSpec>>, now: number): StartPlan {
   const actions: StartAction[] = [];
   let wakeAt: number | undefined;
   const wake = (at: number) => (wakeAt = Math.min(wakeAt ?? at, at));
   for (const [name, s] of Object.entries(services)) {
-    const waitingToLaunch = !s.launched && s.status.state === 'pending';
-    const waitingAtGate = s.launched && s.gated && s.status.state === 'pending';
+    const spec = specs[name];
+    const run = s.run;
+    const waitingToLaunch = !run && s.status.state === 'pending';
+    const waitingAtGate = run?.gated === true && s.status.state === 'pending';
     if (!waitingToLaunch && !waitingAtGate) continue;
-    const verdicts = Object.entries(s.spec.dependsOn).map(([dep, d]) => ({
+    const verdicts = Object.entries(spec.dependsOn).map(([dep, d]) => ({
       dep,
       d,
       verdict: dependencyVerdict(d.condition, services[dep].status),
-      sameHost: services[dep].spec.host === s.spec.host,
+      sameHost: specs[dep].host === spec.host,
     }));
     const unreachable = verdicts.find((v) => v.verdict === 'unreachable');
     if (unreachable) {
@@ -99,30 +86,30 @@ export function planStarts(services: Record<string, PlannedService>, now: number
       continue;
     }
     if (waitingAtGate && waiting.length === 0) {
-      if (s.released) continue;
-      if (s.metSince === undefined) {
+      if (run.released) continue;
+      if (run.metSince === undefined) {
         actions.push({ kind: 'met', service: name });
         wake(now + GATE_RELEASE_GRACE_MS);
-      } else if (now >= s.metSince + GATE_RELEASE_GRACE_MS) {
+      } else if (now >= run.metSince + GATE_RELEASE_GRACE_MS) {
         actions.push({ kind: 'release', service: name });
       } else {
-        wake(s.metSince + GATE_RELEASE_GRACE_MS);
+        wake(run.metSince + GATE_RELEASE_GRACE_MS);
       }
       continue;
     }
-    if (waitingAtGate && s.metSince !== undefined) actions.push({ kind: 'unmet', service: name });
+    if (waitingAtGate && run.metSince !== undefined) actions.push({ kind: 'unmet', service: name });
     // A wait is timed from the later of: this service wanting to start, the dependency being launched.
     for (const { dep, d } of waiting) {
       const depLaunchedAt = services[dep].launchedAt;
       if (depLaunchedAt === undefined) continue;
-      const since = Math.max(s.waitingSince, depLaunchedAt);
-      const deadline = since + (d.timeoutMs ?? dependencyWaitBudgetMs(services[dep].spec));
+      const since = Math.max(s.wantedSince, depLaunchedAt);
+      const deadline = since + (d.timeoutMs ?? dependencyWaitBudgetMs(specs[dep]));
       if (now < deadline) {
         wake(deadline);
         continue;
       }
       const status = services[dep].status;
-      const detail = status.error ?? describeProbe(services[dep].spec);
+      const detail = status.error ?? describeProbe(specs[dep]);
       actions.push({
         kind: 'block',
         service: name,
@@ -134,16 +121,8 @@ export function planStarts(services: Record<string, PlannedService>, now: number
   return { actions, ...(wakeAt !== undefined && { wakeAt }) };
 }
 
-/** What the drain reads of one service. */
-export interface StoppingService {
-  host: string;
-  /** Its service workflow has started (it can be signalled). */
-  started: boolean;
-  /** Its service workflow has finished. */
-  finished: boolean;
-  /** A stop was already sent. */
-  stopSent: boolean;
-}
+/** How planStops sees a target whose run was relaunched meanwhile: not started, not finished. */
+const NOT_LAUNCHED = { started: false, finished: false, stopSent: false } as const;
 
 /** One stop to send now: `after` names the same-host dependents whose processes its host waits out. */
 export interface StopOrder {
@@ -155,17 +134,25 @@ export interface StopOrder {
  * The stops to send now for a drain of `targets` in reverse dependency order (SPEC §4): a service
  * is stopped only after every dependent among the targets has stopped. Dependents on the same host
  * are ordered by that host (the stop is sent at once, naming them in `after`); a dependent on another
- * host is waited for here, until its service workflow has finished.
+ * host is waited for here, until its service workflow has finished. `services` are the stack's slots
+ * (StackState.slots), `specs` its services by name (their hosts), `dependents` per service those
+ * that depend on it.
  */
-export function planStops(targets: string[], services: Record<string, StoppingService>, dependents: Record<string, string[]>): StopOrder[] {
+export function planStops(
+  targets: string[],
+  services: Readonly<Record<string, ServiceSlot>>,
+  specs: Readonly<Record<string, ServiceSpec>>,
+  dependents: Readonly<Record<string, readonly string[]>>,
+): StopOrder[] {
   const inTargets = new Set(targets);
+  const run = (name: string) => services[name].run ?? NOT_LAUNCHED;
   const orders: StopOrder[] = [];
   for (const name of targets) {
-    const s = services[name];
+    const s = run(name);
     if (s.finished || s.stopSent || !s.started) continue;
-    const pending = (dependents[name] ?? []).filter((d) => inTargets.has(d) && !services[d].finished);
+    const pending = (dependents[name] ?? []).filter((d) => inTargets.has(d) && !run(d).finished);
     // A same-host dependent must at least have started: its stop (or its spawn's gate) is then on the host.
-    if (pending.some((d) => services[d].host !== s.host || !services[d].started)) continue;
+    if (pending.some((d) => specs[d].host !== specs[name].host || !run(d).started)) continue;
     orders.push({ service: name, after: pending });
   }
   return orders;

@@ -18,15 +18,15 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ServiceSpec, ServiceStatus, StackSpec, StackStatus } from '../model.js';
+import type { ServiceSpec, StackSpec, StackStatus } from '../model.js';
 import { redactedEnv } from '../codec/redact.js';
-import { hasName, mergeNameMaps, type NameMap } from '../name-map.js';
-import { dependencyMap } from '../lifecycle/dependencies.js';
-import { planStarts, planStops, type DependencyGate, type PlannedService } from '../lifecycle/plan.js';
-import { emptyServiceStatus, errorSummary, isSettled, reduceStackState, type StackPhase } from '../lifecycle/status.js';
+import { hasName } from '../name-map.js';
+import { planStarts, planStops, type DependencyGate } from '../lifecycle/plan.js';
+import { StackState, type CarriedStackState } from '../lifecycle/stack-state.js';
+import { errorSummary, isSettled } from '../lifecycle/status.js';
 import { planReload, type ReloadPlan } from '../lifecycle/reload.js';
 import { hostAddress, stackRegistry, withHostAddresses } from '../lifecycle/hosts.js';
-import { dependentsMap, transitiveDependents, withDependencies, type DependencyMap } from '../graph/index.js';
+import { transitiveDependents, type DependencyMap } from '../graph/index.js';
 import { buildTimeline } from '../lifecycle/timeline.js';
 import {
   applyConfigUpdate,
@@ -51,7 +51,8 @@ import {
   type StartServicesRequest,
   type StopServicesRequest,
 } from './definitions.js';
-import { historyIsLong, serviceWorkflow, type ServiceOutcome, type Tuning } from './service.js';
+import { historyIsLong, serviceWorkflow, type ServiceOutcome, type ServiceWorkflowInput, type Tuning } from './service.js';
+
 
 export interface StackWorkflowInput {
   stack: StackSpec;
@@ -59,97 +60,45 @@ export interface StackWorkflowInput {
   services: string[];
   workflowQueue: string;
   tuning: Tuning;
-  /** Set when a previous run continued as new: where the stack stands. */
+  /** Set when a previous run continued as new: where the stack stands (StackState.carry()). */
   carried?: CarriedStackState;
 }
 
-/** The stack's state across continue-as-new; its service workflows keep running meanwhile. */
-export interface CarriedStackState {
-  status: Record<string, ServiceStatus>;
-  /** Services whose workflow has started and not finished. */
-  running: string[];
-  waitingSince: Record<string, number>;
-  launchedAt: Record<string, number>;
-  lastReport: Record<string, number>;
-  /** Launched services whose spawn still waits at its host gate; those the stack released; since when their dependencies are met. */
-  gated?: string[];
-  released?: string[];
-  metSince?: Record<string, number>;
-}
-
 export async function stackWorkflow(input: StackWorkflowInput): Promise<StackStatus> {
-  let stack = input.stack;
-  let deps = dependencyMap(stack);
-  let dependents = dependentsMap(deps);
-  const stackDir = `${stack.home}/${stack.name}`;
-  const carried = input.carried;
-  // Keyed by service name: a null-prototype map, so `constructor` or `toString` is a service like any other.
-  const status: NameMap<ServiceStatus> = mergeNameMaps(carried?.status);
-  /** Services whose workflow was started (or is being started) in this stack and has not been forgotten. */
-  const launched = new Set<string>(carried?.running);
-  /** Launched services whose workflow has started: they can be signalled. */
-  const started = new Set<string>(carried?.running);
-  const finished = new Set<string>();
-  const stopSent = new Set<string>();
-  const waitingSince = new Map(Object.entries(carried?.waitingSince ?? {}));
-  const launchedAt = new Map(Object.entries(carried?.launchedAt ?? {}));
-  /** Per service, the sequence number of the last report applied (of its current launch). */
-  const lastReport = new Map(Object.entries(carried?.lastReport ?? {}));
-  const gated = new Set<string>(carried?.gated);
-  const released = new Set<string>(carried?.released);
-  const metSince = new Map(Object.entries(carried?.metSince ?? {}));
+  const state = new StackState(input.stack, input.carried);
+  const stackDir = `${input.stack.home}/${input.stack.name}`;
   // By id, not by child handle: after a continue-as-new the service workflows are no longer children.
-  const serviceHandle = (name: string) => getExternalWorkflowHandle(serviceWorkflowId(stack.name, name));
-  let phase: StackPhase = 'running';
-  /** Bumped on every change a waiting condition may care about. */
-  let version = 0;
-  const changed = () => version++;
-
-  const snapshot = (): StackStatus => ({
-    stack: stack.name,
-    state: reduceStackState(Object.values(status), phase),
-    services: status,
-  });
-
-  function want(names: string[]): string[] {
-    const added: string[] = [];
-    for (const name of withDependencies(deps, names)) {
-      if (hasName(status, name)) continue;
-      const spec = stack.services[name];
-      status[name] = emptyServiceStatus(spec.host, spec.port);
-      waitingSince.set(name, Date.now());
-      added.push(name);
-    }
-    changed();
-    return added;
-  }
-
-  /** Bumped per launch, so the result of a service's earlier run cannot settle its current one. */
-  const launches = new Map<string, number>();
-
-  function launch(name: string, gates: DependencyGate[]): void {
-    const spec = stack.services[name];
-    const launchNumber = (launches.get(name) ?? 0) + 1;
-    launches.set(name, launchNumber);
-    const settleThisRun = (outcome: ServiceOutcome) => {
-      if (launches.get(name) === launchNumber) settle(name, outcome);
-    };
-    launched.add(name);
-    launchedAt.set(name, Date.now());
-    // A gated service stays `pending` until its spawn is reported.
-    if (gates.length) gated.add(name);
-    else status[name].state = 'starting';
-    // A relaunch (restart with dependents, reload) starts the new run only once the previous run of the
-    // same workflow id has closed: its last report may settle it here a moment before it completes.
-    const previousRun = closing.get(name) ?? Promise.resolve();
-    void previousRun.then(() => startServiceWorkflow(name, spec, gates, settleThisRun));
-  }
-
+  const serviceHandle = (name: string) => getExternalWorkflowHandle(serviceWorkflowId(state.stack.name, name));
+  const details = () => setCurrentDetails(stackDetails(state.snapshot(), state.deps));
   /** Closed (or failed) runs of each service's workflow, as far as this run of the stack started them. */
   const closing = new Map<string, Promise<void>>();
 
-  function startServiceWorkflow(name: string, spec: ServiceSpec, gates: DependencyGate[], settleThisRun: (outcome: ServiceOutcome) => void): void {
-    startChild(serviceWorkflow, {
+  function launch(name: string, gates: DependencyGate[]): void {
+    const spec = state.stack.services[name];
+    const n = state.launch(name, gates.length > 0, Date.now());
+    const settleThisRun = (outcome: ServiceOutcome) => state.settle(name, outcome, n);
+    // A relaunch (restart with dependents, reload) starts the new run only once the previous run of the
+    // same workflow id has closed: its last report may settle it here a moment before it completes.
+    const previousRun = closing.get(name) ?? Promise.resolve();
+    void previousRun.then(() =>
+      startChild(serviceWorkflow, serviceWorkflowOptions(name, spec, gates)).then(
+        (handle) => {
+          state.markStarted(name, n);
+          const result = handle.result();
+          closing.set(name, result.then(() => undefined, () => undefined));
+          result.then(settleThisRun, (err: Error) =>
+            settleThisRun({ state: 'failed', restarts: state.status(name).restarts, lastExit: null, error: err.message }),
+          );
+        },
+        (err: Error) => settleThisRun({ state: 'failed', restarts: 0, lastExit: null, error: `could not start its workflow: ${err.message}` }),
+      ),
+    );
+  }
+
+  function serviceWorkflowOptions(name: string, spec: ServiceSpec, gates: DependencyGate[]) {
+    const { stack } = state;
+    const status = state.status(name);
+    return {
       workflowId: serviceWorkflowId(stack.name, name),
       // On its host's queue, beside its activities (eager dispatch).
       taskQueue: hostTaskQueue(input.workflowQueue, spec.host),
@@ -158,129 +107,44 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
           stack: stack.name,
           stackDir,
           // A dependency on another host is reached at that host's address (it has reported by now).
-          spec: withHostAddresses(spec, stack, (dep) => hostAddress(stack, stack.services[dep]!.host, status[dep]?.address)),
+          spec: withHostAddresses(spec, stack, (dep) => hostAddress(stack, stack.services[dep]!.host, state.slot(dep)?.status.address)),
           parentWorkflowId: workflowInfo().workflowId,
           workflowQueue: input.workflowQueue,
           tuning: input.tuning,
           carried: {
-            restarts: status[name].restarts,
-            manualRestarts: status[name].manualRestarts,
+            restarts: status.restarts,
+            manualRestarts: status.manualRestarts,
             restartTimes: [],
-            lastExit: status[name].lastExit,
+            lastExit: status.lastExit,
             phase: 'starting',
           },
           ...(gates.length && { waitFor: gates }),
         },
-      ],
+      ] satisfies [ServiceWorkflowInput],
       // Service workflows must outlive a continue-as-new of this one; the drain stops them explicitly.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `${name}: ${spec.command.join(' ')}`,
       staticDetails: serviceDetails(spec),
       typedSearchAttributes: [{ key: stackNameKey, value: stack.name }],
-    }).then(
-      (handle) => {
-        started.add(name);
-        changed();
-        const result = handle.result();
-        closing.set(name, result.then(() => undefined, () => undefined));
-        result.then(settleThisRun, (err: Error) =>
-          settleThisRun({ state: 'failed', restarts: status[name].restarts, lastExit: null, error: err.message }),
-        );
-      },
-      (err: Error) => settleThisRun({ state: 'failed', restarts: 0, lastExit: null, error: `could not start its workflow: ${err.message}` }),
-    );
-  }
-
-  function settle(name: string, outcome: ServiceOutcome): void {
-    if (finished.has(name) || !launched.has(name)) return;
-    finished.add(name);
-    gated.delete(name);
-    // A service the stack blocked and told to give up stays `blocked`, with its reason.
-    const keepBlocked = status[name].state === 'blocked' && outcome.state === 'stopped';
-    Object.assign(status[name], {
-      state: keepBlocked ? 'blocked' : outcome.state,
-      pid: null,
-      restarts: outcome.restarts,
-      manualRestarts: outcome.manualRestarts ?? status[name].manualRestarts,
-      lastExit: outcome.lastExit ?? status[name].lastExit,
-      error: keepBlocked ? status[name].error : (outcome.error ?? status[name].error),
-      ...(outcome.leftRunning?.length && { leftRunning: outcome.leftRunning }),
-    });
-    changed();
-  }
-
-  /** Forgets a stopped or finished service's run so the main loop starts it again when it can. */
-  function relaunchLater(name: string): void {
-    launched.delete(name);
-    finished.delete(name);
-    stopSent.delete(name);
-    started.delete(name);
-    lastReport.delete(name);
-    gated.delete(name);
-    released.delete(name);
-    metSince.delete(name);
-    const before = status[name];
-    // A restart asked for (a dependency's restart, a reload): counted apart from crash restarts.
-    status[name] = {
-      ...emptyServiceStatus(before.host, before.port ?? undefined),
-      restarts: before.restarts,
-      manualRestarts: (before.manualRestarts ?? 0) + 1,
-      lastExit: before.lastExit,
     };
-    waitingSince.set(name, Date.now());
-    changed();
-  }
-
-  function block(name: string, error: string): void {
-    status[name].state = 'blocked';
-    status[name].error = error;
-    changed();
-  }
-
-  /** The plan's view of every service. */
-  function planned(): Record<string, PlannedService> {
-    return Object.fromEntries(
-      Object.entries(status).map(([name, current]) => [
-        name,
-        {
-          spec: stack.services[name],
-          status: current,
-          launched: launched.has(name),
-          gated: gated.has(name),
-          released: released.has(name),
-          waitingSince: waitingSince.get(name)!,
-          launchedAt: launchedAt.get(name),
-          metSince: metSince.get(name),
-        },
-      ]),
-    );
   }
 
   /** Applies the start plan (launch, block, release); returns when the next dependency wait or release is due. */
   function startWhatIsReady(): number | undefined {
-    const plan = planStarts(planned(), Date.now());
+    const plan = planStarts(state.slots, state.stack.services, Date.now());
     for (const action of plan.actions) {
       const name = action.service;
       if (action.kind === 'launch') launch(name, action.gates);
-      else if (action.kind === 'block') block(name, action.reason);
-      else if (action.kind === 'met') metSince.set(name, Date.now());
-      else if (action.kind === 'unmet') metSince.delete(name);
-      else if (started.has(name)) {
-        released.add(name);
-        serviceHandle(name).signal(dependenciesMetSignal).catch(() => undefined);
-      }
+      else if (action.kind === 'block') state.block(name, action.reason);
+      else if (action.kind === 'met') state.markMet(name, Date.now());
+      else if (action.kind === 'unmet') state.markUnmet(name);
+      else if (state.release(name)) serviceHandle(name).signal(dependenciesMetSignal).catch(() => undefined);
     }
-    giveUpBlocked();
+    // A blocked service whose workflow waits at its host gate is told to give up (it ends `blocked`).
+    for (const name of state.takeBlockedAtGate()) {
+      serviceHandle(name).signal(stopServiceSignal, { reason: `blocked: ${state.status(name).error}` }).catch(() => undefined);
+    }
     return plan.wakeAt;
-  }
-
-  /** A blocked service whose workflow waits at its host gate is told to give up (it ends `blocked`). */
-  function giveUpBlocked(): void {
-    for (const name of gated) {
-      if (status[name].state !== 'blocked' || !started.has(name) || stopSent.has(name) || finished.has(name)) continue;
-      stopSent.add(name);
-      serviceHandle(name).signal(stopServiceSignal, { reason: `blocked: ${status[name].error}` }).catch(() => undefined);
-    }
   }
 
   /** One durable timer for the earliest dependency deadline, replaced only by a sooner one. */
@@ -297,7 +161,7 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
     deadlineTimer = timer;
     scope.run(() => sleep(Math.max(1, at - Date.now()), { summary: 'dependency wait deadline' })).then(() => {
       if (deadlineTimer === timer) deadlineTimer = undefined;
-      changed();
+      state.notify();
     }, () => undefined);
   }
 
@@ -306,23 +170,16 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
    * that depends on it has finished (dependents outside `names` keep running).
    */
   async function stopInReverseOrder(names: string[], reason: string): Promise<void> {
-    const targets = names.filter((name) => launched.has(name));
-    while (targets.some((name) => !finished.has(name))) {
-      const seen = version;
-      const view = Object.fromEntries(
-        targets.map((name) => [
-          name,
-          { host: stack.services[name].host, started: started.has(name), finished: finished.has(name), stopSent: stopSent.has(name) },
-        ]),
-      );
-      for (const { service, after } of planStops(targets, view, dependents)) {
-        stopSent.add(service);
-        if (status[service].state !== 'blocked') status[service].state = 'stopping';
+    const targets = names.filter((name) => state.slot(name)?.run);
+    while (targets.some((name) => !state.slot(name)!.run?.finished)) {
+      const seen = state.version;
+      for (const { service, after } of planStops(targets, state.slots, state.stack.services, state.dependents)) {
+        state.markStopping(service);
         serviceHandle(service).signal(stopServiceSignal, { reason, ...(after.length && { after }) }).catch(() => {
           // Already completed: its result settles it.
         });
       }
-      await condition(() => version !== seen);
+      await condition(() => state.version !== seen);
     }
   }
 
@@ -333,14 +190,10 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
   async function stopWithinBudget(names: string[], reason: string, budgetMs: number | undefined, what: string): Promise<void> {
     const stopping = stopInReverseOrder(names, reason);
     if (budgetMs !== undefined && !(await withinBudget(stopping, budgetMs))) {
-      const stuck = names.filter((name) => launched.has(name) && !finished.has(name));
       const spent = `${what} budget of ${budgetMs}ms spent`;
-      for (const name of stuck) {
-        status[name].error = `still stopping when the ${spent}: killed`;
-        stopSent.add(name);
-        if (started.has(name)) serviceHandle(name).signal(stopServiceSignal, { reason: spent, force: true }).catch(() => undefined);
+      for (const name of state.markKilled(names, `still stopping when the ${spent}: killed`)) {
+        serviceHandle(name).signal(stopServiceSignal, { reason: spent, force: true }).catch(() => undefined);
       }
-      changed();
     }
     await stopping;
   }
@@ -351,200 +204,122 @@ export async function stackWorkflow(input: StackWorkflowInput): Promise<StackSta
    * nothing starts them again until `startServices` asks). Answers with every service it stopped.
    */
   async function stopServices(request: StopServicesRequest): Promise<string[]> {
-    const named = withDependents(request.services);
-    const targets = named.filter((name) => launched.has(name) && !finished.has(name));
+    const named = [...new Set(request.services.flatMap((name) => [name, ...transitiveDependents(state.deps, name)]))];
+    const targets = named.filter((name) => state.isRunning(name));
     await stopWithinBudget(targets, 'stopped on request', request.timeoutMs, 'stop');
     return targets;
   }
 
-  /** The services and everything that depends on them, transitively. */
-  function withDependents(names: string[]): string[] {
-    return [...new Set(names.flatMap((name) => [name, ...transitiveDependents(deps, name)]))];
-  }
-
   function restartProblem(request: RestartRequest): string | null {
-    if (phase !== 'running') return `stack ${stack.name} is shutting down`;
-    const current = hasName(status, request.service) ? status[request.service] : undefined;
-    if (!current) return `unknown service "${request.service}" (the stack runs: ${Object.keys(status).join(', ')})`;
-    if (!launched.has(request.service)) return `${request.service} has not started (it is ${current.state})`;
+    if (state.phase !== 'running') return `stack ${state.stack.name} is shutting down`;
+    const slot = state.slot(request.service);
+    if (!slot) return `unknown service "${request.service}" (the stack runs: ${state.names().join(', ')})`;
+    if (!slot.run) return `${request.service} has not started (it is ${slot.status.state})`;
     return null;
   }
 
   /** Restarts the service (and, when asked, its dependents); answers with the dependents it bounced. */
   async function restart(request: RestartRequest): Promise<string[]> {
     const { service } = request;
-    const dependentsToCycle = request.withDependents ? transitiveDependents(deps, service).filter((d) => launched.has(d)) : [];
+    const dependentsToCycle = request.withDependents ? transitiveDependents(state.deps, service).filter((d) => state.slot(d)?.run) : [];
     await stopInReverseOrder(dependentsToCycle, `restart of ${service}`);
 
-    const healthyBefore = status[service].healthyAt;
-    if (finished.has(service)) {
-      relaunchLater(service);
+    const healthyBefore = state.status(service).healthyAt;
+    if (state.slot(service)!.run?.finished) {
+      state.relaunchLater(service, Date.now());
     } else {
-      await condition(() => started.has(service) || finished.has(service));
-      status[service].state = 'restarting';
-      changed();
+      await condition(() => state.slot(service)!.run?.started === true || state.slot(service)!.run?.finished === true);
+      state.markRestarting(service);
       serviceHandle(service).signal(restartNowSignal, { cause: request.cause }).catch(() => undefined);
     }
     // Only now: relaunched dependents are gated on the service's next process, not on the one going away.
-    for (const dependent of dependentsToCycle) relaunchLater(dependent);
+    for (const dependent of dependentsToCycle) state.relaunchLater(dependent, Date.now());
     await condition(() => {
-      const s = status[service];
-      return phase !== 'running' || s.state === 'failed' || (s.state === 'healthy' && s.healthyAt !== healthyBefore);
+      const s = state.status(service);
+      return state.phase !== 'running' || s.state === 'failed' || (s.state === 'healthy' && s.healthyAt !== healthyBefore);
     });
-    const after = status[service];
+    const after = state.status(service);
     if (after.state !== 'healthy') {
       throw ApplicationFailure.nonRetryable(`${service} did not become healthy again: it is ${after.state}${after.error ? ` (${after.error})` : ''}`);
     }
     return dependentsToCycle;
   }
 
-  setHandler(statusQuery, snapshot);
-  setHandler(registryQuery, () => stackRegistry(stack, status));
-  let drainBudgetMs: number | undefined;
-  setHandler(shutdownSignal, (request?: ShutdownRequest) => {
-    if (phase === 'running') phase = 'draining';
-    drainBudgetMs = request?.timeoutMs ?? drainBudgetMs;
-    changed();
-  });
-  setHandler(serviceReportSignal, (report: ServiceReport) => {
-    const current = hasName(status, report.service) ? status[report.service] : undefined;
-    if (!current || finished.has(report.service) || !launched.has(report.service)) return;
-    // Reports can overtake each other (around a continue-as-new of either workflow).
-    if (report.seq <= (lastReport.get(report.service) ?? 0)) return;
-    lastReport.set(report.service, report.seq);
-    // Its first report comes after its spawn: the gate is behind it.
-    gated.delete(report.service);
-    metSince.delete(report.service);
-    const { service: name, seq: _seq, ...fields } = report;
-    // A service workflow's last report says how it ended, which a later run of this workflow
-    // (after continue-as-new) learns from nothing else.
-    if (report.state === 'stopped' || report.state === 'failed' || report.state === 'completed') {
-      settle(name, {
-        state: report.state,
-        restarts: report.restarts ?? current.restarts,
-        manualRestarts: report.manualRestarts ?? current.manualRestarts,
-        lastExit: report.lastExit ?? null,
-        error: report.error ?? null,
-        leftRunning: report.leftRunning,
-      });
-      return;
-    }
-    Object.assign(current, fields);
-    changed();
-  });
-  setHandler(restartServiceSignal, async (request: RestartRequest) => {
-    const problem = restartProblem(request);
-    if (problem) {
-      log.warn(`restartService signal ignored: ${problem}`);
-      return;
-    }
-    await restart(request).catch((err: Error) => log.warn(`restart of ${request.service} failed: ${err.message}`));
-  });
-  setHandler(restartServiceUpdate, restart, {
-    validator: (request: RestartRequest) => {
-      const problem = restartProblem(request);
-      if (problem) throw new Error(problem);
-    },
-  });
-  function useStack(next: StackSpec): void {
-    stack = next;
-    deps = dependencyMap(stack);
-    dependents = dependentsMap(deps);
-  }
-
-  function forget(name: string): void {
-    for (const set of [launched, started, finished, stopSent, gated, released]) set.delete(name);
-    for (const map of [waitingSince, launchedAt, lastReport, metSince]) map.delete(name);
-    delete status[name];
-    changed();
-  }
-
   async function applyConfig(next: StackSpec): Promise<ReloadPlan> {
-    const plan = planReload(stack, next, Object.keys(status));
+    const plan = planReload(state.stack, next, state.names());
     await stopInReverseOrder([...plan.removed, ...plan.changed], 'reload');
-    useStack(next);
-    plan.removed.forEach(forget);
-    plan.changed.forEach(relaunchLater);
-    want(plan.added);
+    state.reconfigure(next, plan, Date.now());
     const touched = [...plan.added, ...plan.changed];
-    await condition(() => phase !== 'running' || isSettled(touched.map((name) => status[name])));
+    await condition(() => state.phase !== 'running' || isSettled(touched.map((name) => state.status(name))));
     return plan;
   }
 
-  setHandler(stackSpecQuery, () => stack);
-  setHandler(applyConfigUpdate, applyConfig, {
-    validator: (next: StackSpec) => {
-      if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
-      if (next.name !== stack.name) throw new Error(`the file defines stack "${next.name}", not "${stack.name}"`);
-    },
-  });
-  setHandler(
-    startServicesUpdate,
-    (request: StartServicesRequest) => {
-      useStack({ ...stack, services: { ...stack.services, ...request.stack.services } });
-      // Services a `stopServices` stopped (or that ended stopped) start again, with what they need.
-      const again = withDependencies(deps, request.services).filter((name) => finished.has(name) && status[name].state === 'stopped');
-      again.forEach(relaunchLater);
-      return [...again, ...want(request.services)];
-    },
-    {
-      validator: (request: StartServicesRequest) => {
-        if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
-        const unknown = request.services.filter((name) => !hasName(request.stack.services, name));
-        if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')}`);
-      },
-    },
-  );
+  /** A restart asked for by signal: refused (logged) or done, never failing the handler. */
+  async function restartOnSignal(request: RestartRequest): Promise<void> {
+    const problem = restartProblem(request);
+    if (problem) return log.warn(`restartService signal ignored: ${problem}`);
+    await restart(request).catch((err: Error) => log.warn(`restart of ${request.service} failed: ${err.message}`));
+  }
 
-  setHandler(stopServicesUpdate, stopServices, {
-    validator: (request: StopServicesRequest) => {
-      if (phase !== 'running') throw new Error(`stack ${stack.name} is shutting down`);
-      const unknown = request.services.filter((name) => !hasName(status, name));
-      if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')} (the stack runs: ${Object.keys(status).join(', ')})`);
-    },
-  });
+  // The updates' validators: each throws, naming the problem, for a request the stack refuses.
+  function assertRunning(): void {
+    if (state.phase !== 'running') throw new Error(`stack ${state.stack.name} is shutting down`);
+  }
+  function validateRestart(request: RestartRequest): void {
+    const problem = restartProblem(request);
+    if (problem) throw new Error(problem);
+  }
+  function validateReload(next: StackSpec): void {
+    assertRunning();
+    if (next.name !== state.stack.name) throw new Error(`the file defines stack "${next.name}", not "${state.stack.name}"`);
+  }
+  function validateStart(request: StartServicesRequest): void {
+    assertRunning();
+    const unknown = request.services.filter((name) => !hasName(request.stack.services, name));
+    if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')}`);
+  }
+  function validateStop(request: StopServicesRequest): void {
+    assertRunning();
+    const unknown = request.services.filter((name) => !state.slot(name));
+    if (unknown.length) throw new Error(`unknown service(s): ${unknown.join(', ')} (the stack runs: ${state.names().join(', ')})`);
+  }
 
-  if (!carried) want(input.services.length ? input.services : Object.keys(stack.services));
+  setHandler(statusQuery, () => state.snapshot());
+  setHandler(registryQuery, () => stackRegistry(state.stack, state.statuses()));
+  setHandler(stackSpecQuery, () => state.stack);
+  setHandler(shutdownSignal, (request?: ShutdownRequest) => state.shutdown(request?.timeoutMs));
+  setHandler(serviceReportSignal, (report: ServiceReport) => state.applyReport(report));
+  setHandler(restartServiceSignal, restartOnSignal);
+  setHandler(restartServiceUpdate, restart, { validator: validateRestart });
+  setHandler(applyConfigUpdate, applyConfig, { validator: validateReload });
+  setHandler(startServicesUpdate, (request: StartServicesRequest) => state.startServices(request.services, request.stack, Date.now()), { validator: validateStart });
+  setHandler(stopServicesUpdate, stopServices, { validator: validateStop });
 
-  while (phase === 'running') {
+  if (!input.carried) state.want(input.services.length ? input.services : Object.keys(state.stack.services), Date.now());
+
+  while (state.phase === 'running') {
     if (historyIsLong(input.tuning)) {
       // Only between starts: a child whose start is in flight would be lost to the next run.
-      await condition(() => allHandlersFinished() && [...launched].every((n) => started.has(n) || finished.has(n)));
-      if (phase === 'running') {
+      await condition(() => allHandlersFinished() && state.noStartInFlight());
+      if (state.phase === 'running') {
         armDeadline(undefined);
-        const running = [...launched].filter((n) => !finished.has(n));
-        return continueAsNew<typeof stackWorkflow>({
-          ...input,
-          stack,
-          carried: {
-            status,
-            running,
-            waitingSince: Object.fromEntries(waitingSince),
-            launchedAt: Object.fromEntries(launchedAt),
-            lastReport: Object.fromEntries(lastReport),
-            gated: [...gated],
-            released: [...released],
-            metSince: Object.fromEntries(metSince),
-          },
-        });
+        return continueAsNew<typeof stackWorkflow>({ ...input, stack: state.stack, carried: state.carry() });
       }
       continue;
     }
-    const seen = version;
+    const seen = state.version;
     armDeadline(startWhatIsReady());
-    setCurrentDetails(stackDetails(snapshot(), deps));
-    await condition(() => phase !== 'running' || version !== seen);
+    details();
+    await condition(() => state.phase !== 'running' || state.version !== seen);
   }
 
-  for (const [name, current] of Object.entries(status)) {
-    if (!launched.has(name) && current.state === 'pending') current.state = 'stopped';
-  }
+  state.stopUnlaunched();
   armDeadline(undefined);
-  setCurrentDetails(stackDetails(snapshot(), deps));
-  await stopWithinBudget(Object.keys(status), 'stack shutdown', drainBudgetMs, 'drain');
-  phase = 'drained';
-  setCurrentDetails(stackDetails(snapshot(), deps));
-  return snapshot();
+  details();
+  await stopWithinBudget(state.names(), 'stack shutdown', state.drainBudgetMs, 'drain');
+  state.phase = 'drained';
+  details();
+  return state.snapshot();
 }
 
 /** True when `work` settles within `ms` (a durable timer, cancelled if the work wins). */
