@@ -18,6 +18,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; undefined runs the server headless. */
   uiPort?: number;
+  /** Port of the HTTP API (grpc-gateway, `/api/v1/...`); undefined: the CLI picks a random free one. */
+  httpPort?: number;
   /** SQLite file; undefined keeps all state in memory. */
   dbFile?: string;
   /** Receives the server's stdout and stderr (appended). */
@@ -32,6 +34,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** `127.0.0.1:<httpPort>` when the options named one; null otherwise. */
+  httpAddress: string | null;
   pid: number;
   /** SIGTERM, then SIGKILL after a few seconds. */
   stop(): Promise<void>;
@@ -59,6 +63,7 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     '--port',
     String(opts.port),
     ...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.httpPort === undefined ? [] : ['--http-port', String(opts.httpPort)]),
     ...(opts.dbFile === undefined ? [] : ['--db-filename', opts.dbFile]),
     ...(opts.codecEndpoint === undefined ? [] : ['--ui-codec-endpoint', opts.codecEndpoint]),
     '--search-attribute',
@@ -198,6 +203,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address,
     uiUrl: opts.uiPort === undefined ? null : `http://127.0.0.1:${opts.uiPort}`,
+    httpAddress: opts.httpPort === undefined ? null : `127.0.0.1:${opts.httpPort}`,
     pid,
     stop: () => terminateProcess(pid, { group: opts.detached }),
   };
