@@ -2,7 +2,8 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { PendingSupervision, ResourceSample } from './lifecycle/hosts.js';
-import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
+import { isEncrypted } from './codec/index.js';
+import { encryptionOffError } from './codec/sealed-payload.js';
 import type { StackSpec, StackStatus } from './model.js';
 import { StackReads, type TaskQueuePoller, type TemporalReads, type WorkflowSummary } from './stack-reads.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
@@ -222,10 +223,7 @@ export class StackClient extends StackReads {
     const codecs = this.client.options.loadedDataConverter.payloadCodecs;
     if (codecs.length === 0) {
       const sealed = payloads.find(isEncrypted);
-      if (sealed) {
-        const id = payloadKeyId(sealed) ?? '(none)';
-        throw new EncryptionKeyError(`stack ${stack} is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
-      }
+      if (sealed) throw encryptionOffError(sealed, `stack ${stack}`);
       return;
     }
     for (const codec of [...codecs].reverse()) await codec.decode(payloads);

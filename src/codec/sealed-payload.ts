@@ -93,13 +93,16 @@ export function decodePayloadMessage(bytes: Uint8Array): Payload {
   return { metadata, ...(data === undefined ? {} : { data }) };
 }
 
+/** What a process with STACKFLOW_ENCRYPTION=off meets in sealed payload `sealed` of `what` (`stack demo`): the key id it needs. */
+export function encryptionOffError(sealed: Payload, what = 'this history'): EncryptionKeyError {
+  const id = payloadKeyId(sealed) ?? '(none)';
+  return new EncryptionKeyError(`${what} is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
+}
+
 /** `payload` opened with `keyring` when sealed; null keyring (STACKFLOW_ENCRYPTION=off) and a sealed payload: EncryptionKeyError. */
 export function openPayload(payload: Payload, keyring: Keyring | null): Payload {
   if (!isEncrypted(payload)) return payload;
-  if (!keyring) {
-    const id = payloadKeyId(payload) ?? '(none)';
-    throw new EncryptionKeyError(`this history is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
-  }
+  if (!keyring) throw encryptionOffError(payload);
   return decodePayloadMessage(openSealedBytes(payload, keyring));
 }
 

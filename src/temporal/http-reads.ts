@@ -35,8 +35,21 @@ export class TemporalHttpError extends Error {
   }
 }
 
-/** A payload as the gateway writes it: base64 metadata values and data; or, for a clear JSON one, possibly its value itself (shorthand). */
-type JsonPayload = { metadata?: Record<string, string>; data?: string } | unknown;
+/**
+ * The media type of canonical proto JSON: without it the gateway writes clear `json/plain` payloads
+ * as their values ("payload shorthand"), re-serialised with sorted keys, which would reorder a
+ * status's services. Temporal server's `proxy` package names it.
+ */
+const NO_SHORTHAND = 'application/json+no-payload-shorthand';
+
+/** A payload in proto JSON: base64 metadata values and data. */
+interface JsonPayload {
+  metadata?: Record<string, string>;
+  data?: string;
+}
+interface JsonPayloads {
+  payloads?: JsonPayload[];
+}
 
 interface DescribeResponse {
   workflowExecutionInfo?: { status?: string; startTime?: string };
@@ -46,7 +59,7 @@ interface DescribeResponse {
     attempt?: number;
     lastHeartbeatTime?: string;
     lastStartedTime?: string;
-    heartbeatDetails?: { payloads?: JsonPayload[] };
+    heartbeatDetails?: JsonPayloads;
   }[];
 }
 
@@ -68,8 +81,7 @@ export class HttpReads implements TemporalReads {
     if (!found) return null;
     const pending = found.pendingActivities?.[0];
     const millis = (t: string | undefined) => (t === undefined ? null : Date.parse(t));
-    const details = pending?.heartbeatDetails?.payloads?.[0];
-    const sample = details === undefined ? undefined : (this.value(details) as Partial<ResourceSample> | undefined);
+    const sample = this.first(pending?.heartbeatDetails) as Partial<ResourceSample> | undefined;
     return {
       running: found.workflowExecutionInfo?.status === 'WORKFLOW_EXECUTION_STATUS_RUNNING',
       startTime: new Date(found.workflowExecutionInfo?.startTime ?? 0),
@@ -99,26 +111,29 @@ export class HttpReads implements TemporalReads {
 
   async query<T>(workflowId: string, queryType: string, deadlineMs = DEFAULT_DEADLINE_MS): Promise<T> {
     const path = `workflows/${encodeURIComponent(workflowId)}/query/${encodeURIComponent(queryType)}`;
-    const answer = await this.call<{ queryResult?: { payloads?: JsonPayload[] }; queryRejected?: { status?: string } }>(
+    const answer = await this.call<{ queryResult?: JsonPayloads; queryRejected?: { status?: string } }>(
       'POST',
       path,
       { query: { queryType } },
       deadlineMs,
     );
     if (answer?.queryRejected) throw new TemporalHttpError(`query ${queryType} rejected (workflow status ${answer.queryRejected.status})`, 9);
-    const first = answer?.queryResult?.payloads?.[0];
-    return (first === undefined ? undefined : this.value(first)) as T;
+    return this.first(answer?.queryResult) as T;
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  /** A payload's value: opened with the keyring when sealed, then as the SDK's default converter reads it. */
-  private value(json: JsonPayload): unknown {
-    if (!isFullPayload(json)) return json; // the gateway's shorthand for a clear json/plain payload
+  /**
+   * The value of the first of `payloads` (undefined when there is none): opened with the keyring
+   * when sealed, then read as the SDK's default payload converter reads it.
+   */
+  private first(payloads: JsonPayloads | undefined): unknown {
+    const json = payloads?.payloads?.[0];
+    if (json === undefined) return undefined;
     const payload: Payload = {
-      metadata: Object.fromEntries(Object.entries(json.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+      metadata: Object.fromEntries(Object.entries(json.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
       ...(json.data === undefined ? {} : { data: Buffer.from(json.data, 'base64') }),
     };
     return payloadValue(openPayload(payload, this.options.keyring));
@@ -136,7 +151,7 @@ export class HttpReads implements TemporalReads {
           method,
           agent: this.agent,
           timeout: deadlineMs,
-          headers: text === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+          headers: { accept: NO_SHORTHAND, ...(text === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }) },
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -165,10 +180,4 @@ export class HttpReads implements TemporalReads {
       request.end(text);
     });
   }
-}
-
-function isFullPayload(json: JsonPayload): json is { metadata: Record<string, string>; data?: string } {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
-  const { metadata } = json as { metadata?: unknown };
-  return typeof metadata === 'object' && metadata !== null && typeof (metadata as Record<string, unknown>).encoding === 'string';
 }
