@@ -3,16 +3,14 @@
 // against the jest run's dev server; the HTTP runs get a TEMPORAL_ADDRESS where nothing listens, so
 // they can only have answered over HTTP. `status <service>` shows a service's whole record.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
-import YAML from 'yaml';
 import type { StackStatus } from '../../src/model.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
-import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
-import { testTemporalAddress, testTemporalHttpAddress } from '../support/temporal-server.js';
+import { stackProcesses } from '../support/harness.js';
+import { crashyStack } from '../support/cli-stack.js';
+import { testTemporalHttpAddress } from '../support/temporal-server.js';
 
 const CLI = resolve('bin/stackflow.js');
 const RECORDER = resolve('test/support/record-imports.mjs');
@@ -28,30 +26,8 @@ function stackflow(args: string[], path: Path, extra: Record<string, string> = {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stackflow-status-'));
-  name = `s${randomUUID().slice(0, 8)}`;
-  const [dbPort, apiPort, crashyPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
-  const http = (port: number) => ({ http: { url: `http://127.0.0.1:${port}/health` }, interval: '100ms' });
-  const services = {
-    db: { command: ['node', FIXTURE_SERVICE], port: dbPort, health: http(dbPort) },
-    api: { command: ['node', FIXTURE_SERVICE], port: apiPort, health: http(apiPort), depends_on: ['db'] },
-    // Exits 1 before it ever listens, until it gives up (its workflow then ends): its error is several lines long.
-    crashy: {
-      command: ['node', FIXTURE_SERVICE],
-      port: crashyPort,
-      env: { READY_DELAY_MS: '5000', EXIT_AFTER_MS: '150', EXIT_CODE: '1' },
-      health: http(crashyPort),
-      restart: { policy: 'on-failure', max_restarts: 1, backoff: { initial: '100ms', max: '100ms' } },
-    },
-  };
-  file = join(dir, 'stack.yaml');
-  await writeFile(file, YAML.stringify({ name, services }));
-  env = {
-    TEMPORAL_ADDRESS: testTemporalAddress(),
-    STACKFLOW_TASK_QUEUE: `e2e-status-${randomUUID()}`,
-    STACKFLOW_HOME: join(dir, 'home'),
-    NO_COLOR: '1',
-  };
+  // crashy gives up after one restart (its workflow then ends); its error is several lines long.
+  ({ dir, file, name, env } = await crashyStack('status', 1));
   // Nothing listens on that gRPC port: an answer can only have come over the HTTP API.
   httpEnv = { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await findFreePort()}`, TEMPORAL_HTTP_ADDRESS: testTemporalHttpAddress() };
   const up = await stackflow(['up', '-d'], 'sdk');
