@@ -3,11 +3,12 @@
 // against the jest run's dev server; the HTTP runs get a TEMPORAL_ADDRESS where nothing listens, so
 // they can only have answered over HTTP. `status <service>` shows a service's whole record.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { StackStatus } from '../../src/model.js';
 import { findFreePort } from '../../src/temporal/dev-server.js';
+import { processStartTime } from '../../src/process/terminate.js';
 import { stackProcesses } from '../support/harness.js';
 import { crashyStack } from '../support/cli-stack.js';
 import { testTemporalHttpAddress } from '../support/temporal-server.js';
@@ -110,6 +111,22 @@ describe('status through the HTTP API and through the SDK', () => {
     expect(result.stdout).toMatch(/^db +healthy /m);
     const modules = (await readFile(record, 'utf8')).trim().split('\n');
     expect(modules.filter((url) => /node_modules\/(@temporalio\/(client|common|proto|worker|workflow)|yaml|zod|@grpc)\//.test(url))).toEqual([]);
+  });
+
+  test("the embedded server's HTTP address, recorded in the home, is used without any variable", async () => {
+    // A record as `up` writes it for the embedded server; this very process stands in for the
+    // server's (the record is trusted only while that pid runs with that start time).
+    const record = join(env.STACKFLOW_HOME!, 'temporal.pid');
+    const startTime = await processStartTime(process.pid);
+    await writeFile(record, JSON.stringify({ pid: process.pid, startTime, address: '127.0.0.1:7233', uiUrl: null, httpAddress: testTemporalHttpAddress() }));
+    try {
+      // No TEMPORAL_ADDRESS: the default address, where the test's server is not; only the record leads to it.
+      const status = await stackflow(['status', '--json'], 'sdk', { TEMPORAL_ADDRESS: '' });
+      expect({ exitCode: status.exitCode, stderr: status.stderr }).toEqual({ exitCode: 0, stderr: '' });
+      expect((JSON.parse(status.stdout) as StackStatus).services.db).toMatchObject({ state: 'healthy' });
+    } finally {
+      await rm(record, { force: true });
+    }
   });
 
   test('with no worker polling, both say so at once (exit 1); once drained, both say stopped (exit 0)', async () => {
