@@ -5,6 +5,7 @@
 import { EncryptionConfigError } from '../codec/errors.js';
 import { loadKeyring, type Keyring } from '../codec/keys.js';
 import { StackReads } from '../stack-reads.js';
+import { isLoopback, isPortOpen, splitAddress } from '../temporal/address.js';
 import { loadTemporalConfig } from '../temporal/config.js';
 import { liveRecord } from '../temporal/embedded-record.js';
 import { HTTP_ADDRESS_VARIABLE, HttpReads } from '../temporal/http-reads.js';
@@ -19,6 +20,9 @@ export interface ReadSession {
   via: string;
   close(): Promise<void>;
 }
+
+/** A TCP connect to a loopback port answers at once, open or refused; this bounds a stalled one. */
+const PORT_CHECK_TIMEOUT_MS = 3_000;
 
 /** How long a read (the `status` query) may take once a worker is known to poll. */
 export const QUERY_DEADLINE_MS = 10_000;
@@ -44,8 +48,8 @@ export function noServerMessage(stack: string): string {
 
 /**
  * Reads of the stacks on the Temporal server, never starting one: over the HTTP API when its
- * address is known and it answers, else findSession's SDK session; null when no server runs at the
- * default address. Errors as findSession's.
+ * address is known, else findSession's SDK session; null when no server runs at the default address
+ * (told without the SDK when nothing listens there). Errors as findSession's.
  */
 export async function findReadSession(home: string, log: (line: string) => void): Promise<ReadSession | null> {
   const http = await httpApiAddress(home);
@@ -53,6 +57,12 @@ export async function findReadSession(home: string, log: (line: string) => void)
     const reads = new HttpReads({ address: http, namespace: loadTemporalConfig().namespace, keyring: await keyringFromEnv(false, log) });
     const stacks = new StackReads(reads, taskQueueFromEnv());
     return { stacks, taskQueue: stacks.taskQueue, via: `http ${http}`, close: async () => reads.close() };
+  }
+  // Nothing listening at the default address: no server, and no need to load the SDK to find that out.
+  const config = loadTemporalConfig();
+  if (config.addressSource === 'default') {
+    const { host, port } = splitAddress(config.address);
+    if (isLoopback(host) && !(await isPortOpen(host, port, PORT_CHECK_TIMEOUT_MS))) return null;
   }
   const { findSession } = await import('./session.js');
   const session = await findSession(home, log);

@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { TemporalConnectionOptions } from './connection.js';
 import { terminateProcess } from '../process/terminate.js';
+import { isLoopback, isPortOpen, splitAddress } from './address.js';
+
+export { isPortOpen } from './address.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;
@@ -93,29 +96,6 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     'warn',
     ...(opts.extraArgs ?? []),
   ];
-}
-
-function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** True when something accepts a TCP connection at host:port within `timeoutMs`. */
-export function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: timeoutMs });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** True when a Temporal frontend at `address` answers a GetSystemInfo call within `timeoutMs`. */
