@@ -1,6 +1,7 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import type { temporal } from '@temporalio/proto';
 import type { PendingSupervision, ResourceSample } from './lifecycle/hosts.js';
 import { isEncrypted } from './codec/index.js';
 import { encryptionOffError } from './codec/sealed-payload.js';
@@ -70,7 +71,7 @@ export class SdkReads implements TemporalReads {
     return deadlineMs === undefined ? ask() : this.client.connection.withDeadline(Date.now() + deadlineMs, ask);
   }
 
-  private async pendingSupervision(pending: PendingActivityInfo): Promise<PendingSupervision> {
+  private async pendingSupervision(pending: temporal.api.workflow.v1.IPendingActivityInfo): Promise<PendingSupervision> {
     const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
       t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
     const payloads = pending.heartbeatDetails?.payloads;
@@ -88,8 +89,6 @@ export class SdkReads implements TemporalReads {
     };
   }
 }
-
-type PendingActivityInfo = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities']>[number];
 
 export class StackClient extends StackReads {
   constructor(
