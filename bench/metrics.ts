@@ -13,6 +13,7 @@ export interface Distribution {
   count: number;
   min: number;
   median: number;
+  p90: number;
   p95: number;
   max: number;
 }
@@ -81,7 +82,7 @@ export async function readTimeline(file: string): Promise<Map<string, ServiceTim
 export function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-  return { count: sorted.length, min: sorted[0] ?? NaN, median: rank(0.5), p95: rank(0.95), max: sorted.at(-1) ?? NaN };
+  return { count: sorted.length, min: sorted[0] ?? NaN, median: rank(0.5), p90: rank(0.9), p95: rank(0.95), max: sorted.at(-1) ?? NaN };
 }
 
 export function missingServices(dag: Dag, times: Map<string, ServiceTimes>): string[] {

@@ -20,6 +20,8 @@ export type Mode = 'cold' | 'warm';
 
 export interface TemporalTarget {
   address: string;
+  /** Its HTTP API (`host:port`), which `status` reads through when TEMPORAL_HTTP_ADDRESS names it. */
+  httpAddress: string | null;
   client: Client;
   serverPid: number;
 }
@@ -69,7 +71,9 @@ export async function workerPid(home: string): Promise<number> {
 
 /** The environment of every stackflow command the bench runs: the bench's server, its own home, no colours. */
 export function cliEnv(temporal: TemporalTarget, home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, STACKFLOW_HOME: home, NO_COLOR: '1' };
+  // As a user of the embedded server has it: `status` reads over the HTTP API.
+  const http = temporal.httpAddress === null ? {} : { TEMPORAL_HTTP_ADDRESS: temporal.httpAddress };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, ...http, STACKFLOW_HOME: home, NO_COLOR: '1' };
   delete env.TEMPORAL_NAMESPACE;
   delete env.STACKFLOW_TASK_QUEUE;
   return env;

@@ -82,6 +82,7 @@ async function startTemporal(work: string): Promise<TemporalTarget> {
   const server = await startDevServer({
     cliPath: await resolveTemporalCli({ log: (line) => console.log(line) }),
     port: await findFreePort(),
+    httpPort: await findFreePort(),
     logFile: path.join(work, 'temporal.log'),
     detached: false,
     // For experiments with the server's settings, e.g. --temporal-arg=--dynamic-config-value --temporal-arg=K=V
@@ -94,7 +95,7 @@ async function startTemporal(work: string): Promise<TemporalTarget> {
   // reads what they write, and the user's key file is left alone.
   process.env.STACKFLOW_ENCRYPTION_KEY ||= generateKey();
   const dataConverter = stackflowDataConverter(await loadKeyring({ env: process.env, create: false }));
-  return { address: server.address, client: new Client({ connection, dataConverter }), serverPid: server.pid };
+  return { address: server.address, httpAddress: server.httpAddress, client: new Client({ connection, dataConverter }), serverPid: server.pid };
 }
 
 /** The run with the median `up` time, keeping every sample's `up` time. */

@@ -1,31 +1,28 @@
 // The client side of a stack: start or extend it, ask its status, drain it.
-import { hostname } from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { isProcessAlive } from './process/terminate.js';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
-import { observeService, type PendingSupervision, type ResourceSample } from './lifecycle/hosts.js';
-import { EncryptionKeyError, isEncrypted, payloadKeyId } from './codec/index.js';
-import type { ServiceStatus, StackSpec, StackStatus } from './model.js';
+import type { temporal } from '@temporalio/proto';
+import type { PendingSupervision, ResourceSample } from './lifecycle/hosts.js';
+import { isEncrypted } from './codec/index.js';
+import { encryptionOffError } from './codec/sealed-payload.js';
+import type { StackSpec, StackStatus } from './model.js';
+import { StackReads, type TaskQueuePoller, type TemporalReads, type WorkflowSummary } from './stack-reads.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
 import {
   applyConfigUpdate,
   registryQuery,
   restartServiceUpdate,
-  serviceWorkflowId,
   shutdownSignal,
   stackNameKey,
   stackSpecQuery,
   stackWorkflowId,
   startServicesUpdate,
-  statusQuery,
   stopServicesUpdate,
   type RegistryEntry,
 } from './workflows/definitions.js';
 import { stackWorkflow } from './workflows/stack.js';
 import { DEFAULT_TUNING, type Tuning } from './workflows/service.js';
 
-/** A long poll lasts a minute (Temporal's default); a live worker's last poll is never much older. */
-const RECENT_POLL_MS = 75_000;
 /** gRPC status code. */
 const GRPC_NOT_FOUND = 5;
 
@@ -35,25 +32,75 @@ export interface StartResult {
   added: string[];
 }
 
-export class StackClient {
+/** The reads of StackReads through the SDK client (and its data converter, so through stackflow's codec). */
+export class SdkReads implements TemporalReads {
+  constructor(readonly client: Client) {}
+
+  async describeWorkflow(workflowId: string): Promise<WorkflowSummary | null> {
+    let description;
+    try {
+      description = await this.client.workflow.getHandle(workflowId).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+    const pending = description.raw.pendingActivities?.[0];
+    return {
+      running: description.status.name === 'RUNNING',
+      startTime: description.startTime,
+      pendingChildren: (description.raw.pendingChildren ?? []).map((c) => c.workflowId ?? ''),
+      ...(pending ? { pendingActivity: await this.pendingSupervision(pending) } : {}),
+    };
+  }
+
+  async workflowPollers(taskQueue: string): Promise<TaskQueuePoller[]> {
+    const { pollers } = await this.client.workflowService.describeTaskQueue({
+      namespace: this.client.options.namespace,
+      // TASK_QUEUE_KIND_NORMAL and TASK_QUEUE_TYPE_WORKFLOW (temporal/api/enums/v1/task_queue.proto)
+      taskQueue: { name: taskQueue, kind: 1 },
+      taskQueueType: 1,
+    });
+    return (pollers ?? []).map((p) => ({
+      identity: p.identity ?? '',
+      lastAccessAt: p.lastAccessTime?.seconds == null ? null : Number(p.lastAccessTime.seconds) * 1000,
+    }));
+  }
+
+  query<T>(workflowId: string, queryType: string, deadlineMs?: number): Promise<T> {
+    const ask = () => this.client.workflow.getHandle(workflowId).query<T>(queryType);
+    return deadlineMs === undefined ? ask() : this.client.connection.withDeadline(Date.now() + deadlineMs, ask);
+  }
+
+  private async pendingSupervision(pending: temporal.api.workflow.v1.IPendingActivityInfo): Promise<PendingSupervision> {
+    const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+      t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+    const payloads = pending.heartbeatDetails?.payloads;
+    // Through the client's data converter: heartbeat details go through its codec like any payload.
+    const details = payloads?.length
+      ? await decodeFromPayloadsAtIndex<Partial<ResourceSample>>(this.client.options.loadedDataConverter, 0, payloads)
+      : undefined;
+    return {
+      // PENDING_ACTIVITY_STATE_STARTED = 2 (1: scheduled, waiting for a worker)
+      started: Number(pending.state) === 2,
+      attempt: pending.attempt ?? 1,
+      lastHeartbeatAt: millis(pending.lastHeartbeatTime),
+      lastStartedAt: millis(pending.lastStartedTime),
+      sample: details && typeof details.memoryBytes === 'number' ? (details as ResourceSample) : null,
+    };
+  }
+}
+
+export class StackClient extends StackReads {
   constructor(
     readonly client: Client,
-    readonly taskQueue: string,
+    taskQueue: string,
     readonly tuning: Tuning = DEFAULT_TUNING,
-  ) {}
+  ) {
+    super(new SdkReads(client), taskQueue, tuning.heartbeatTimeoutMs);
+  }
 
   handle(stack: string) {
     return this.client.workflow.getHandle<typeof stackWorkflow>(stackWorkflowId(stack));
-  }
-
-  async isRunning(stack: string): Promise<boolean> {
-    try {
-      const description = await this.handle(stack).describe();
-      return description.status.name === 'RUNNING';
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
   }
 
   /** Starts the stack workflow, or adds `services` to the one already running. */
@@ -78,98 +125,6 @@ export class StackClient {
     const wanted = services.length ? services : Object.keys(stack.services);
     const added = await this.handle(stack.name).executeUpdate(startServicesUpdate, { args: [{ stack, services: wanted }] });
     return { started: false, added };
-  }
-
-  /** The `status` query; null when the stack workflow is not running. `deadlineMs` bounds the query. */
-  async status(stack: string, deadlineMs?: number): Promise<StackStatus | null> {
-    if (!(await this.isRunning(stack))) return null;
-    const ask = () => this.handle(stack).query(statusQuery);
-    return deadlineMs === undefined ? ask() : this.client.connection.withDeadline(Date.now() + deadlineMs, ask);
-  }
-
-  /**
-   * True when a live worker polls the workflow task queue. Temporal lists a poller for minutes
-   * after it died, and an idle live one re-polls only once a minute, so a poller's identity
-   * (`pid@host`, the SDK's default) is checked on this host, and elsewhere its last poll must be
-   * recent (within a long poll's minute plus slack).
-   */
-  async hasWorker(): Promise<boolean> {
-    const { pollers } = await this.client.workflowService.describeTaskQueue({
-      namespace: this.client.options.namespace,
-      // TASK_QUEUE_KIND_NORMAL and TASK_QUEUE_TYPE_WORKFLOW (temporal/api/enums/v1/task_queue.proto)
-      taskQueue: { name: this.taskQueue, kind: 1 },
-      taskQueueType: 1,
-    });
-    const here = hostname();
-    return (pollers ?? []).some((poller) => {
-      const [pid, host] = (poller.identity ?? '').split('@');
-      if (host === here && /^\d+$/.test(pid ?? '')) return isProcessAlive(Number(pid));
-      const lastPollMs = Number(poller.lastAccessTime?.seconds ?? 0) * 1000;
-      return Date.now() - lastPollMs < RECENT_POLL_MS;
-    });
-  }
-
-  /** What Temporal's history tells of a running stack without a worker: since when, which service workflows. */
-  async describeWithoutWorker(stack: string): Promise<string | null> {
-    try {
-      const description = await this.handle(stack).describe();
-      if (description.status.name !== 'RUNNING') return null;
-      const prefix = `${stackWorkflowId(stack)}.`;
-      const services = (description.raw.pendingChildren ?? []).map((c) => (c.workflowId ?? '').replace(prefix, '')).sort();
-      return `workflow ${stackWorkflowId(stack)} running since ${description.startTime.toISOString()}` +
-        (services.length ? `, service workflows: ${services.join(', ')}` : '');
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    }
-  }
-
-  /**
-   * The status as it stands on the hosts: the workflow's status, with each running service's CPU and
-   * memory as its host's worker last sampled them (its supervision's heartbeat), and `unknown` with
-   * `unreachableSince` for a service whose host's worker has gone silent. Null when the stack is not
-   * running. `deadlineMs` bounds the status query.
-   */
-  async observedStatus(stack: string, deadlineMs?: number): Promise<StackStatus | null> {
-    const current = await this.status(stack, deadlineMs);
-    if (!current) return null;
-    const now = Date.now();
-    const entries = await Promise.all(
-      Object.entries(current.services).map(async ([name, s]): Promise<[string, ServiceStatus]> => {
-        if (s.pid === null) return [name, s];
-        const pending = await this.pendingHostActivity(serviceWorkflowId(stack, name));
-        return [name, observeService(s, pending, now, this.tuning.heartbeatTimeoutMs)];
-      }),
-    );
-    return { ...current, services: Object.fromEntries(entries) };
-  }
-
-  /** The first pending activity of a service workflow, as its host's worker last reported it; undefined when none or the workflow is gone. */
-  private async pendingHostActivity(workflowId: string): Promise<PendingSupervision | undefined> {
-    let description;
-    try {
-      description = await this.client.workflow.getHandle(workflowId).describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
-    const pending = description.raw.pendingActivities?.[0];
-    if (!pending) return undefined;
-    const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-      t?.seconds == null ? null : Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-    const payloads = pending.heartbeatDetails?.payloads;
-    // Through the client's data converter: heartbeat details go through its codec like any payload.
-    const details = payloads?.length
-      ? await decodeFromPayloadsAtIndex<Partial<ResourceSample>>(this.client.options.loadedDataConverter, 0, payloads)
-      : undefined;
-    return {
-      // PENDING_ACTIVITY_STATE_STARTED = 2 (1: scheduled, waiting for a worker)
-      started: Number(pending.state) === 2,
-      attempt: pending.attempt ?? 1,
-      lastHeartbeatAt: millis(pending.lastHeartbeatTime),
-      lastStartedAt: millis(pending.lastStartedTime),
-      sample: details && typeof details.memoryBytes === 'number' ? (details as ResourceSample) : null,
-    };
   }
 
   /** The stack's registry as its workflow knows it, across hosts (one entry per running instance); null when not running. */
@@ -267,10 +222,7 @@ export class StackClient {
     const codecs = this.client.options.loadedDataConverter.payloadCodecs;
     if (codecs.length === 0) {
       const sealed = payloads.find(isEncrypted);
-      if (sealed) {
-        const id = payloadKeyId(sealed) ?? '(none)';
-        throw new EncryptionKeyError(`stack ${stack} is encrypted with key ${id}, but STACKFLOW_ENCRYPTION=off: unset it and give this process that key`, id);
-      }
+      if (sealed) throw encryptionOffError(sealed, `stack ${stack}`);
       return;
     }
     for (const codec of [...codecs].reverse()) await codec.decode(payloads);

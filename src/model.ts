@@ -207,3 +207,13 @@ export interface StackStatus {
   state: StackState;
   services: Record<string, ServiceStatus>;
 }
+
+/** Knobs of the workflows themselves; tests turn them down to see their effect quickly. */
+export interface Tuning {
+  /** Heartbeat timeout of the long activities: bounds how fast a dead worker is noticed. */
+  heartbeatTimeoutMs: number;
+  /** A service workflow continues as new past this many history events (or when the server suggests it). */
+  maxHistoryEvents: number;
+}
+
+export const DEFAULT_TUNING: Tuning = { heartbeatTimeoutMs: 10_000, maxHistoryEvents: 2_000 };

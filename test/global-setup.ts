@@ -1,7 +1,8 @@
 /**
  * Starts one headless, in-memory Temporal dev server for the whole jest run and publishes its
- * address as STACKFLOW_TEST_TEMPORAL_ADDRESS (test workers inherit the environment). A server that
- * is already set in STACKFLOW_TEST_TEMPORAL_ADDRESS is used as is.
+ * address as STACKFLOW_TEST_TEMPORAL_ADDRESS and its HTTP API's as STACKFLOW_TEST_TEMPORAL_HTTP_ADDRESS
+ * (test workers inherit the environment). A server that is already set in
+ * STACKFLOW_TEST_TEMPORAL_ADDRESS is used as is (with STACKFLOW_TEST_TEMPORAL_HTTP_ADDRESS if given).
  *
  * Jest loads globalSetup with Node's own ESM loader (no ts-jest for what it imports), so this uses
  * the compiled modules: `npm test` builds first, as the integration tests need the workflow bundle.
@@ -27,8 +28,9 @@ export default async function globalSetup(): Promise<void> {
   await mkdir(outputDir, { recursive: true });
   const cliPath = await resolveTemporalCli({ log: (line) => console.log(`[temporal] ${line}`) });
   const logFile = path.join(outputDir, `temporal-test-server-${process.pid}.log`);
-  const server = await startDevServer({ cliPath, port: await findFreePort(), logFile, detached: false });
+  const server = await startDevServer({ cliPath, port: await findFreePort(), httpPort: await findFreePort(), logFile, detached: false });
   process.env.STACKFLOW_TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.STACKFLOW_TEST_TEMPORAL_HTTP_ADDRESS = server.httpAddress!;
   // globalThis is shared with globalTeardown (same process), not with test workers.
   (globalThis as Record<symbol, unknown>)[SERVER_KEY] = { stop: server.stop, logFile };
 }

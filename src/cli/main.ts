@@ -37,11 +37,12 @@ export function buildProgram(run: (action: Promise<number>) => void): Command {
     .action((opts) => run(import('./commands/down.js').then((m) => m.down(opts))));
   withProjectName(withConfig(program.command('status')))
     .alias('ps')
-    .description('one row per service: state, pid, port, restarts, uptime, cpu, memory')
+    .description('one row per service: state, pid, port, restarts, uptime, cpu, memory; a named service: its whole record and last log lines')
+    .argument('[service...]')
     .option('--json', 'print the status object (with --watch: one object per line)')
     .option('-w, --watch', 'refresh until Ctrl-C')
     .option('--interval <duration>', 'refresh period of --watch', '1s')
-    .action((opts) => run(import('./commands/status.js').then((m) => m.status(opts))));
+    .action((services: string[], opts) => run(import('./commands/status.js').then((m) => m.status(opts, services))));
   withProjectName(withConfig(program.command('registry')))
     .description('the running instances across hosts, with the url other hosts reach each at')
     .option('--json', 'print the entries as JSON')

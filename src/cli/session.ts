@@ -11,18 +11,19 @@ import {
   codecEndpointPort,
   codecEndpointUrl,
   EncryptionConfigError,
-  loadKeyring,
   stackflowDataConverter,
   type Keyring,
 } from '../codec/index.js';
-import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal, loadTemporalConfig } from '../temporal/index.js';
+import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal } from '../temporal/index.js';
 import { DEFAULT_HOST } from '../model.js';
-import { DEFAULT_TASK_QUEUE } from '../workflows/definitions.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
 import { logLevelFrom } from '../log-level.js';
 import { CliError, debugRequested, EXIT } from './errors.js';
+import { keyringFromEnv, taskQueueFromEnv } from './reads.js';
+
+export { noServerMessage, QUERY_DEADLINE_MS, requireWorker, taskQueueFromEnv } from './reads.js';
 
 export interface Session {
   address: string;
@@ -48,13 +49,8 @@ export interface Encryption {
  * may create the key file (its path is told through `log`). A bad setting is a usage error (exit 2).
  */
 export async function encryptionFromEnv(createKey: boolean, log: (line: string) => void): Promise<Encryption> {
-  try {
-    const keyring = await loadKeyring({ create: createKey, log });
-    return { keyring, dataConverter: stackflowDataConverter(keyring) };
-  } catch (err) {
-    if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
-    throw err;
-  }
+  const keyring = await keyringFromEnv(createKey, log);
+  return { keyring, dataConverter: stackflowDataConverter(keyring) };
 }
 
 /** The codec endpoint settings from STACKFLOW_CODEC_ENDPOINT (exit 2 when malformed); null: off. */
@@ -66,10 +62,6 @@ export function codecEndpointFromEnv(): { port: number; extraOrigins: string[] }
     if (err instanceof EncryptionConfigError) throw new CliError(err.message, EXIT.usage);
     throw err;
   }
-}
-
-export function taskQueueFromEnv(): string {
-  return process.env.STACKFLOW_TASK_QUEUE || DEFAULT_TASK_QUEUE;
 }
 
 /**
@@ -99,11 +91,6 @@ export async function findSession(home: string, log: (line: string) => void): Pr
   return temporal && connectSession(temporal, dataConverter);
 }
 
-/** `stack demo: not running (no Temporal server at 127.0.0.1:7233)`: what findSession's null means. */
-export function noServerMessage(stack: string): string {
-  return `stack ${stack}: not running (no Temporal server at ${loadTemporalConfig().address})`;
-}
-
 async function connectSession(temporal: { address: string; uiUrl: string | null }, dataConverter: DataConverter): Promise<Session> {
   const { client, connection, namespace } = await connectClient({ address: temporal.address, dataConverter });
   const taskQueue = taskQueueFromEnv();
@@ -118,29 +105,6 @@ async function connectSession(temporal: { address: string; uiUrl: string | null 
     dataConverter,
     close: () => connection.close(),
   };
-}
-
-/** How long a read (the `status` query) may take once a worker is known to poll. */
-export const QUERY_DEADLINE_MS = 10_000;
-
-/**
- * Throws "no worker is running" (exit 1) when the stack workflow runs but no worker polls its
- * task queue: queries and updates would wait for one forever. The message says what the history
- * knows (since when the stack runs, which service workflows it has) and how to start a worker.
- */
-export async function requireWorker(session: Session, stack: string): Promise<void> {
-  if (await session.stacks.hasWorker()) return;
-  const known = await session.stacks.describeWithoutWorker(stack);
-  throw new CliError(
-    [
-      `stack ${stack}: no worker is running on task queue ${session.taskQueue}, so nobody can answer for the stack.`,
-      known ? `  the history knows: ${known}` : '',
-      '  start one with `stackflow up -d` (a background worker that adopts the running services) or `stackflow worker`.',
-    ]
-      .filter(Boolean)
-      .join('\n'),
-    EXIT.failure,
-  );
 }
 
 const workerPidFile = (home: string) => join(home, 'worker.pid');

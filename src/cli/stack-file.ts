@@ -1,8 +1,7 @@
 // Loading the stack file for a command: bad input ends the command with exit 2, one line a problem.
 import { resolve } from 'node:path';
-import { escapeControl, identifyStack, loadStack, StackFileError, formatProblem, type LoadedStack, type StackIdentity } from '../config/index.js';
+import { escapeControl, loadStack, StackFileError, formatProblem, type LoadedStack } from '../config/index.js';
 import { CliError, EXIT } from './errors.js';
-import { dim } from './output.js';
 
 function usageError(err: unknown): unknown {
   return err instanceof StackFileError ? new CliError(err.problems.map(formatProblem).join('\n'), EXIT.usage) : err;
@@ -12,22 +11,6 @@ function usageError(err: unknown): unknown {
 export async function loadStackOrExit(file: string): Promise<LoadedStack> {
   try {
     return await loadStack(resolve(file));
-  } catch (err) {
-    throw usageError(err);
-  }
-}
-
-/**
- * The stack's name and state directory, for commands that act on a running stack (down, status): from
- * `-p/--project-name`, else the stack file read leniently (identifyStack), so that a broken or deleted
- * file, or a variable now unset, does not keep a running stack from being stopped. What was wrong with
- * the file is printed as a note on stderr.
- */
-export function locateStackOrExit(options: { config: string; projectName?: string }): StackIdentity {
-  try {
-    const identity = identifyStack(resolve(options.config), { ...(options.projectName === undefined ? {} : { name: options.projectName }) });
-    if (identity.note) console.error(dim(`note: ${escapeControl(identity.note)}`));
-    return identity;
   } catch (err) {
     throw usageError(err);
   }

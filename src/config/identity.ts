@@ -5,9 +5,9 @@ import { isMap, isScalar, parseDocument } from 'yaml';
 import type { Variables } from './interpolate.js';
 import { lookupIn, substitute } from './interpolate.js';
 import { readStackFile } from './load.js';
-import { defaultStackName, parseStack, stackHome } from './parse.js';
+import { parseStack } from './parse.js';
 import { formatProblem, StackFileError } from './problems.js';
-import { STACK_NAME } from './schema.js';
+import { defaultStackName, INVALID_STACK_NAME as INVALID_NAME, namedStack, STACK_NAME, stackHome } from './stack-name.js';
 
 export interface StackIdentity {
   name: string;
@@ -16,8 +16,6 @@ export interface StackIdentity {
   /** Set when the stack file could not be loaded in full: what was wrong and where the name came from. */
   note?: string;
 }
-
-const INVALID_NAME = 'invalid stack name (use lower-case letters, digits, "_" and "-", starting with a letter or digit)';
 
 /** The `name:` the file declares, read leniently (a file with other problems, or YAML errors elsewhere, still has one). */
 function declaredName(text: string, env: Variables): { name?: string; problem?: string } {
@@ -37,10 +35,7 @@ function declaredName(text: string, env: Variables): { name?: string; problem?: 
 export function identifyStack(file: string, options: { env?: Variables; name?: string } = {}): StackIdentity {
   const env = options.env ?? process.env;
   const dir = dirname(file);
-  if (options.name !== undefined) {
-    if (!STACK_NAME.test(options.name)) throw new StackFileError([{ path: '--project-name', message: INVALID_NAME }]);
-    return { name: options.name, home: stackHome(dir, env) };
-  }
+  if (options.name !== undefined) return namedStack(options.name, dir, env);
   let text: string | undefined;
   try {
     text = readStackFile(file);

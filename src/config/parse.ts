@@ -1,5 +1,5 @@
 // Stack file text -> LoadedStack: YAML, interpolation, validation, defaults, resolution.
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { readEnvFiles } from './env-file.js';
@@ -18,6 +18,9 @@ import type { ServiceInput } from './schema.js';
 import { SERVICE_NAME, serviceSchema, stackSchema } from './schema.js';
 import type { BaseService, ServiceContext } from './service.js';
 import { resolveService } from './service.js';
+import { defaultStackName, stackHome } from './stack-name.js';
+
+export { defaultStackName, stackHome };
 import { didYouMean } from './suggest.js';
 import type { HostSpec } from '../model.js';
 import { DEFAULT_HOST } from '../model.js';
@@ -57,16 +60,6 @@ function parseYaml(text: string, file: string): unknown {
     // e.g. an alias to an anchor that does not exist
     throw new StackFileError([{ path: file, message: `YAML error: ${(error as Error).message} (fix the YAML)` }]);
   }
-}
-
-/** The folder name, lower-cased, with anything a stack name may not contain turned into `-` (compose's default project name). */
-export function defaultStackName(dir: string): string {
-  return basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '') || 'stack';
-}
-
-/** STACKFLOW_HOME: `home`, else the variable (relative to the working directory), else `.stackflow` beside the stack file. */
-export function stackHome(dir: string, env: Variables, home?: string): string {
-  return resolve(home || env.STACKFLOW_HOME || resolve(dir, '.stackflow'));
 }
 
 /** The parsed value, or undefined with its problems added to `problems`. */

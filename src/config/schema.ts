@@ -5,6 +5,9 @@ import { toArgv } from './command-line.js';
 import { invalidDurationMessage, parseDuration } from './durations.js';
 import { isPlainMap, nameMap } from '../name-map.js';
 import { describeValue } from './problems.js';
+import { STACK_NAME } from './stack-name.js';
+
+export { STACK_NAME };
 
 /** Marks an unknown key; messages.ts turns it into `unknown key "x" (did you mean "y"?)`. */
 export interface UnknownKeyParams {
@@ -225,9 +228,6 @@ export const serviceSchema = strictMap({
   disabled: flag.optional(),
 });
 export type ServiceInput = z.output<typeof serviceSchema>;
-
-/** What a stack may be called (the `name:` key, `-p/--project-name`). */
-export const STACK_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** The top level. `defaults` and each service are validated one by one (see parse.ts), so they stay unknown here. */
 export const stackSchema = strictMap({

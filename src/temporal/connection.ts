@@ -1,63 +1,18 @@
-import { Client, Connection, type ConnectionOptions, type Metadata } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
 import { TemporalUnreachableError } from './errors.js';
+import { loadTemporalConfig, type TemporalConfigOptions } from './config.js';
 
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
-export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+export {
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_TEMPORAL_NAMESPACE,
+  loadTemporalConfig,
+  type TemporalConfig,
+  type TemporalConfigOptions,
+  type TemporalConnectionOptions,
+} from './config.js';
 
-/** The options both `Connection` (client) and `NativeConnection` (worker) accept. */
-export interface TemporalConnectionOptions {
-  address: string;
-  tls?: ConnectionOptions['tls'];
-  apiKey?: string;
-  metadata?: Metadata;
-}
-
-export interface TemporalConfig {
-  address: string;
-  /** Where the address came from; only `default` lets stackflow start its own server. */
-  addressSource: 'override' | 'env' | 'config-file' | 'default';
-  namespace: string;
-  connectionOptions: TemporalConnectionOptions;
-}
-
-export interface TemporalConfigOptions {
-  /** Wins over TEMPORAL_ADDRESS and the client config file. */
-  address?: string;
-  /** Defaults to `process.env`. */
-  env?: NodeJS.ProcessEnv;
-}
-
-/**
- * Connection settings from `@temporalio/envconfig`: the Temporal client config file
- * (TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE) overridden by TEMPORAL_* variables (address,
- * namespace, TLS, API key), with stackflow's defaults for address and namespace.
- */
-export function loadTemporalConfig(opts: TemporalConfigOptions = {}): TemporalConfig {
-  const env = opts.env ?? process.env;
-  // An empty variable counts as unset, as in most shells' `${VAR:-default}`.
-  const setEnv = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
-  const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars: setEnv });
-  const configured = connectionOptions.address;
-  const address = opts.address ?? configured ?? DEFAULT_TEMPORAL_ADDRESS;
-  const addressSource =
-    opts.address !== undefined ? 'override' : setEnv.TEMPORAL_ADDRESS ? 'env' : configured ? 'config-file' : 'default';
-  return {
-    address,
-    addressSource,
-    namespace: namespace ?? DEFAULT_TEMPORAL_NAMESPACE,
-    connectionOptions: {
-      address,
-      tls: connectionOptions.tls,
-      apiKey: connectionOptions.apiKey,
-      metadata: connectionOptions.metadata,
-    },
-  };
-}
 
 function unreachable(address: string, cause: unknown): TemporalUnreachableError {
   return new TemporalUnreachableError(

@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { TemporalConnectionOptions } from './connection.js';
 import { terminateProcess } from '../process/terminate.js';
+import { isLoopback, isPortOpen, splitAddress } from './address.js';
+
+export { isPortOpen } from './address.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;
@@ -18,6 +21,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; undefined runs the server headless. */
   uiPort?: number;
+  /** Port of the HTTP API (grpc-gateway, `/api/v1/...`); undefined: the CLI picks a random free one. */
+  httpPort?: number;
   /** SQLite file; undefined keeps all state in memory. */
   dbFile?: string;
   /** Receives the server's stdout and stderr (appended). */
@@ -32,6 +37,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** `127.0.0.1:<httpPort>` when the options named one; null otherwise. */
+  httpAddress: string | null;
   pid: number;
   /** SIGTERM, then SIGKILL after a few seconds. */
   stop(): Promise<void>;
@@ -59,6 +66,7 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     '--port',
     String(opts.port),
     ...(opts.uiPort === undefined ? ['--headless'] : ['--ui-port', String(opts.uiPort)]),
+    ...(opts.httpPort === undefined ? [] : ['--http-port', String(opts.httpPort)]),
     ...(opts.dbFile === undefined ? [] : ['--db-filename', opts.dbFile]),
     ...(opts.codecEndpoint === undefined ? [] : ['--ui-codec-endpoint', opts.codecEndpoint]),
     '--search-attribute',
@@ -88,29 +96,6 @@ export function devServerArgs(opts: Omit<DevServerOptions, 'cliPath' | 'logFile'
     'warn',
     ...(opts.extraArgs ?? []),
   ];
-}
-
-function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** True when something accepts a TCP connection at host:port within `timeoutMs`. */
-export function isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: timeoutMs });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** True when a Temporal frontend at `address` answers a GetSystemInfo call within `timeoutMs`. */
@@ -198,6 +183,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address,
     uiUrl: opts.uiPort === undefined ? null : `http://127.0.0.1:${opts.uiPort}`,
+    httpAddress: opts.httpPort === undefined ? null : `127.0.0.1:${opts.httpPort}`,
     pid,
     stop: () => terminateProcess(pid, { group: opts.detached }),
   };

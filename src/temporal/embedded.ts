@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { resolveTemporalCli } from './cli-binary.js';
 import { DEFAULT_TEMPORAL_NAMESPACE, loadTemporalConfig, type TemporalConfig } from './connection.js';
-import { isPortOpen, isTemporalReachable, startDevServer } from './dev-server.js';
+import { findFreePort, isPortOpen, isTemporalReachable, startDevServer } from './dev-server.js';
 import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from './errors.js';
 import { withFileLock } from './lock.js';
+import { embeddedFiles as files, liveRecord, writeRecord, type EmbeddedRecord } from './embedded-record.js';
 import { isProcessAlive, processStartTime, terminateProcess } from '../process/terminate.js';
 
 /** The port of DEFAULT_TEMPORAL_ADDRESS, where the embedded server listens. */
@@ -53,47 +54,6 @@ export function embeddedUiPort(env: NodeJS.ProcessEnv = process.env): number {
     throw new InvalidSettingError(`${UI_PORT_VARIABLE}: expected a port number (1-65535), got "${value}"`);
   }
   return port;
-}
-
-/** Contents of `<home>/temporal.pid`; `startTime` guards against signalling a process that reused the pid. */
-interface EmbeddedRecord {
-  pid: number;
-  startTime: number;
-  address: string;
-  uiUrl: string | null;
-}
-
-const files = (home: string) => ({
-  db: path.join(home, 'temporal.db'),
-  log: path.join(home, 'temporal.log'),
-  pid: path.join(home, 'temporal.pid'),
-  lock: path.join(home, 'temporal.lock'),
-});
-
-async function readRecord(home: string): Promise<EmbeddedRecord | null> {
-  try {
-    const record = JSON.parse(await readFile(files(home).pid, 'utf8')) as Partial<EmbeddedRecord>;
-    const valid = typeof record.pid === 'number' && typeof record.startTime === 'number' && typeof record.address === 'string';
-    return valid ? (record as EmbeddedRecord) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The recorded embedded server if that very process still runs; a stale record is removed. */
-async function liveRecord(home: string): Promise<EmbeddedRecord | null> {
-  const record = await readRecord(home);
-  if (record !== null && isProcessAlive(record.pid) && (await processStartTime(record.pid)) === record.startTime) {
-    return record;
-  }
-  await rm(files(home).pid, { force: true });
-  return null;
-}
-
-async function writeRecord(home: string, record: EmbeddedRecord): Promise<void> {
-  const file = files(home).pid;
-  await writeFile(`${file}.tmp`, `${JSON.stringify(record)}\n`);
-  await rename(`${file}.tmp`, file);
 }
 
 async function waitUntilReachable(address: string, timeoutMs: number): Promise<boolean> {
@@ -188,10 +148,13 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
     }
     const cliPath = await resolveTemporalCli({ log: opts.log, env: opts.env });
     opts.log(`No Temporal server at ${address}; starting a local dev server (data: ${db}, log: ${log}).`);
+    // The HTTP API on a free port, recorded for the commands' light read path (`status`).
+    const httpPort = await findFreePort();
     const server = await startDevServer({
       cliPath,
       port: EMBEDDED_PORT,
       uiPort,
+      httpPort,
       dbFile: db,
       logFile: log,
       detached: true,
@@ -201,7 +164,7 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
     });
     const startTime = await processStartTime(server.pid);
     if (startTime === null) throw new Error(`the dev server (pid ${server.pid}) exited right after starting`);
-    const record: EmbeddedRecord = { pid: server.pid, startTime, address: server.address, uiUrl: server.uiUrl };
+    const record: EmbeddedRecord = { pid: server.pid, startTime, address: server.address, uiUrl: server.uiUrl, ...(server.httpAddress ? { httpAddress: server.httpAddress } : {}) };
     await writeRecord(opts.home, record);
     return { address: server.address, uiUrl: server.uiUrl, embedded: true };
   } catch (err) {

@@ -4,21 +4,9 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { BackoffInfo, ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
+import { STATUS_QUERY } from './ids.js';
 
-export const DEFAULT_TASK_QUEUE = 'stackflow';
-
-/** Activities that touch a process run on the queue of the host that owns it. */
-export function hostTaskQueue(workflowQueue: string, host: string): string {
-  return `${workflowQueue}@${host}`;
-}
-
-export function stackWorkflowId(stack: string): string {
-  return `stack-${stack}`;
-}
-
-export function serviceWorkflowId(stack: string, service: string): string {
-  return `stack-${stack}.${service}`;
-}
+export { DEFAULT_TASK_QUEUE, hostTaskQueue, serviceWorkflowId, stackWorkflowId } from './ids.js';
 
 export const stackNameKey = defineSearchAttributeKey('StackName', SearchAttributeType.KEYWORD);
 
@@ -41,7 +29,7 @@ export const shutdownSignal = defineSignal<[ShutdownRequest?]>('shutdown');
 export const restartServiceSignal = defineSignal<[RestartRequest]>('restartService');
 /** Answers, once the service is healthy again, with the dependents it stopped and started again (in start order). */
 export const restartServiceUpdate = defineUpdate<string[], [RestartRequest]>('restartService');
-export const statusQuery = defineQuery<StackStatus>('status');
+export const statusQuery = defineQuery<StackStatus>(STATUS_QUERY);
 
 /** One running instance in the stack's registry (a replicated service has one entry per instance). */
 export interface RegistryEntry {

@@ -36,15 +36,9 @@ import {
 
 type HostActivities = ReturnType<typeof createActivities>;
 
-/** Knobs of the workflows themselves; tests turn them down to see their effect quickly. */
-export interface Tuning {
-  /** Heartbeat timeout of the long activities: bounds how fast a dead worker is noticed. */
-  heartbeatTimeoutMs: number;
-  /** A service workflow continues as new past this many history events (or when the server suggests it). */
-  maxHistoryEvents: number;
-}
+import { DEFAULT_TUNING, type Tuning } from '../model.js';
 
-export const DEFAULT_TUNING: Tuning = { heartbeatTimeoutMs: 10_000, maxHistoryEvents: 2_000 };
+export { DEFAULT_TUNING, type Tuning };
 
 /** What a service's next run needs from its previous ones (continue-as-new, relaunch). */
 export interface CarriedState {

@@ -3,15 +3,12 @@
 // table whole, the dependents a restart bounced), the supervisor's markers and times in `logs`, and a
 // line per service stopped during `down`.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import YAML from 'yaml';
-import { findFreePort } from '../../src/temporal/dev-server.js';
-import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
-import { testTemporalAddress } from '../support/temporal-server.js';
+import { stackProcesses } from '../support/harness.js';
+import { crashyStack } from '../support/cli-stack.js';
 
 const CLI = resolve('bin/stackflow.js');
 let file: string;
@@ -23,30 +20,7 @@ function stackflow(args: string[]) {
 }
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'stackflow-telling-'));
-  name = `t${randomUUID().slice(0, 8)}`;
-  const [dbPort, apiPort, crashyPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
-  const http = (port: number) => ({ http: { url: `http://127.0.0.1:${port}/health` }, interval: '100ms' });
-  const services = {
-    db: { command: ['node', FIXTURE_SERVICE], port: dbPort, health: http(dbPort) },
-    api: { command: ['node', FIXTURE_SERVICE], port: apiPort, health: http(apiPort), depends_on: ['db'] },
-    // Exits 1 before it ever listens: every run is a failed start, until it gives up.
-    crashy: {
-      command: ['node', FIXTURE_SERVICE],
-      port: crashyPort,
-      env: { READY_DELAY_MS: '5000', EXIT_AFTER_MS: '150', EXIT_CODE: '1' },
-      health: http(crashyPort),
-      restart: { policy: 'on-failure', max_restarts: 2, backoff: { initial: '100ms', max: '200ms' } },
-    },
-  };
-  file = join(dir, 'stack.yaml');
-  await writeFile(file, YAML.stringify({ name, services }));
-  env = {
-    TEMPORAL_ADDRESS: testTemporalAddress(),
-    STACKFLOW_TASK_QUEUE: `e2e-telling-${randomUUID()}`,
-    STACKFLOW_HOME: join(dir, 'home'),
-    NO_COLOR: '1',
-  };
+  ({ file, name, env } = await crashyStack('telling', 2));
 });
 
 afterAll(async () => {

@@ -23,6 +23,15 @@ export function testTemporalAddress(): string {
   return address;
 }
 
+/** Address (`host:port`) of the HTTP API of the jest run's dev server (test/global-setup.ts). */
+export function testTemporalHttpAddress(): string {
+  const address = process.env.STACKFLOW_TEST_TEMPORAL_HTTP_ADDRESS;
+  if (!address) {
+    throw new Error('STACKFLOW_TEST_TEMPORAL_HTTP_ADDRESS is not set: run tests through jest with test/global-setup.ts, or set it to the HTTP API of STACKFLOW_TEST_TEMPORAL_ADDRESS.');
+  }
+  return address;
+}
+
 /** A client for the test server in the `default` namespace (encrypting with the run's key by default); close `connection` in afterAll. */
 export async function connectTestClient(dataConverter?: DataConverter): Promise<{ client: Client; connection: Connection; namespace: string }> {
   // An empty env keeps the developer's TEMPORAL_* variables and client config file out of tests.

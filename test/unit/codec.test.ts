@@ -17,6 +17,8 @@ import {
   type Keyring,
 } from '../../src/codec/index.js';
 import { parseStack } from '../../src/config/index.js';
+import { decodePayloadMessage, openPayload, payloadValue } from '../../src/codec/sealed-payload.js';
+import proto from '@temporalio/proto';
 
 const ring = async (key: string): Promise<Keyring> => (await loadKeyring({ create: false, env: { STACKFLOW_ENCRYPTION_KEY: key } }))!;
 const payload = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
@@ -70,6 +72,40 @@ describe('EncryptionCodec', () => {
     expect(await codec.encode([payload('x')])).toEqual([payload('x')]);
     const [sealed] = await new EncryptionCodec(await ring(generateKey())).encode([payload('x')]);
     await expect(codec.decode([sealed!])).rejects.toThrow(/it has no key/);
+  });
+});
+
+describe('the light reading half (sealed-payload.ts: node:crypto and protobufjs/minimal only)', () => {
+  const values = [{ stack: 'demo', services: { db: { pid: 12, error: 'a\nb', cpuPercent: null } } }, 'text', 0, [1, 'x'], null, undefined, new Uint8Array([0, 255, 7])];
+
+  test('reads back what the SDK converter and EncryptionCodec wrote, as the SDK reads it', async () => {
+    const keyring = await ring(generateKey());
+    const sealed = await new EncryptionCodec(keyring).encode(values.map(payload));
+    expect(sealed.map((p) => payloadValue(openPayload(p, keyring)))).toEqual(values.map((v) => valueOf(payload(v))));
+    // clear payloads (STACKFLOW_ENCRYPTION=off) are read as they are
+    expect(values.map((v) => payloadValue(openPayload(payload(v), null)))).toEqual(values.map((v) => valueOf(payload(v))));
+  });
+
+  test('decodes a Payload message as @temporalio/proto does', () => {
+    const { Payload: PayloadMessage } = proto.temporal.api.common.v1;
+    for (const value of values) {
+      const original = payload(value);
+      const bytes = PayloadMessage.encode(original).finish();
+      const light = decodePayloadMessage(bytes);
+      const full = PayloadMessage.decode(bytes);
+      expect(Object.fromEntries(Object.entries(light.metadata!).map(([k, v]) => [k, Buffer.from(v).toString()]))).toEqual(
+        Object.fromEntries(Object.entries(full.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString()])),
+      );
+      expect(Buffer.from(light.data ?? []).equals(Buffer.from(full.data ?? []))).toBe(true);
+    }
+  });
+
+  test('a sealed payload with encryption off, a missing key or an unknown encoding: errors that say so', async () => {
+    const keyring = await ring(generateKey());
+    const [sealed] = await new EncryptionCodec(keyring).encode([payload({ a: 1 })]);
+    expect(() => openPayload(sealed!, null)).toThrow(/encrypted with key sf-[0-9a-f]{16}, but STACKFLOW_ENCRYPTION=off/);
+    expect(() => openPayload(sealed!, { ...keyring, keys: new Map() })).toThrow(EncryptionKeyError);
+    expect(() => payloadValue({ metadata: { encoding: Buffer.from('binary/protobuf') }, data: new Uint8Array() })).toThrow('Unknown encoding: binary/protobuf');
   });
 });
 

@@ -45,6 +45,11 @@ describe('devServerArgs', () => {
     );
     expect(devServerArgs({ port: 7233 })).not.toContain('--ui-codec-endpoint');
   });
+
+  test('an HTTP API port is passed on (the CLI picks a random one otherwise)', () => {
+    expect(devServerArgs({ port: 7233, httpPort: 7300 }).join(' ')).toContain('--http-port 7300');
+    expect(devServerArgs({ port: 7233 })).not.toContain('--http-port');
+  });
 });
 
 describe('isTemporalReachable / findFreePort', () => {

@@ -5,7 +5,7 @@ import { CliError, EXIT } from '../errors.js';
 import { parseDuration } from '../../config/index.js';
 import { dim, formatDuration, green, yellow } from '../output.js';
 import { findSession, hasBackgroundWorker, noServerMessage, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
-import { locateStackOrExit } from '../stack-file.js';
+import { locateStackOrExit } from '../locate-stack.js';
 import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
 import { describeLeftovers, leftoverProcesses, recordedProcesses, stopLeftovers, type Leftover } from '../leftovers.js';
@@ -29,7 +29,7 @@ const DRAIN_SLACK_MS = 10_000;
 const LEFTOVER_GRACE_MS = 5_000;
 
 export async function down(options: DownOptions): Promise<number> {
-  const spec = locateStackOrExit(options);
+  const spec = await locateStackOrExit(options);
   const budgetMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
   if (options.timeout !== undefined && budgetMs === undefined) {
     throw new CliError(escapeControl(`--timeout: invalid duration "${options.timeout}" (use e.g. 250ms, 2s, 1m)`), EXIT.usage);

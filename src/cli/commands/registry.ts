@@ -6,7 +6,7 @@ import type { RegistryEntry } from '../../workflows/definitions.js';
 import { EXIT } from '../errors.js';
 import { table } from '../output.js';
 import { openSession } from '../session.js';
-import { locateStackOrExit } from '../stack-file.js';
+import { locateStackOrExit } from '../locate-stack.js';
 
 export interface RegistryOptions {
   config: string;
@@ -16,7 +16,7 @@ export interface RegistryOptions {
 }
 
 export async function registry(options: RegistryOptions): Promise<number> {
-  const spec = locateStackOrExit(options);
+  const spec = await locateStackOrExit(options);
   const session = await openSession(spec.home, (line) => console.error(line));
   let entries: RegistryEntry[] | null;
   try {

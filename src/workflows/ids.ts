@@ -1,0 +1,22 @@
+// The plain-string part of stackflow's Temporal names (SPEC §5): task queues, workflow ids, the
+// query names. Re-exported by definitions.ts, where every typed definition is built from them; this
+// module imports nothing, so the CLI's light read path (`status` over the HTTP API) can name a
+// workflow without loading the SDK.
+
+export const DEFAULT_TASK_QUEUE = 'stackflow';
+
+/** Activities that touch a process run on the queue of the host that owns it. */
+export function hostTaskQueue(workflowQueue: string, host: string): string {
+  return `${workflowQueue}@${host}`;
+}
+
+export function stackWorkflowId(stack: string): string {
+  return `stack-${stack}`;
+}
+
+export function serviceWorkflowId(stack: string, service: string): string {
+  return `stack-${stack}.${service}`;
+}
+
+/** The stack workflow's `status` query (a StackStatus). */
+export const STATUS_QUERY = 'status';
