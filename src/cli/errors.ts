@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from '../temporal/errors.js';
 import { EncryptionConfigError, EncryptionKeyError } from '../codec/errors.js';
+import { HomeNotCreatableError } from '../home.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
 
@@ -71,7 +72,7 @@ function detailOf(err: unknown): string {
 export function describeError(err: unknown): ErrorReport {
   if (err instanceof CommanderError) return { message: '', exitCode: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
-  if (err instanceof TemporalUnreachableError || err instanceof InvalidSettingError || err instanceof EmbeddedDatabaseLostError) {
+  if (err instanceof TemporalUnreachableError || err instanceof InvalidSettingError || err instanceof EmbeddedDatabaseLostError || err instanceof HomeNotCreatableError) {
     return { message: err.message, exitCode: err.exitCode };
   }
   const keyError = findCause(err, EncryptionKeyError) ?? findCause(err, EncryptionConfigError);

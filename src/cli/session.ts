@@ -1,7 +1,6 @@
 // What a command needs from Temporal: a reachable server (the embedded one by default), a client,
 // and the task queue; plus the background worker that `up -d` leaves behind.
 import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -19,6 +18,7 @@ import { DEFAULT_HOST } from '../model.js';
 import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
+import { ensureHome } from '../home.js';
 import { logLevelFrom } from '../log-level.js';
 import { CliError, debugRequested, EXIT } from './errors.js';
 import { keyringFromEnv, taskQueueFromEnv } from './reads.js';
@@ -115,7 +115,7 @@ const workerPidFile = (home: string) => join(home, 'worker.pid');
  * first one's pid file.
  */
 export async function ensureBackgroundWorker(home: string, session: Session): Promise<{ pid: number; started: boolean }> {
-  await mkdir(home, { recursive: true });
+  await ensureHome(home);
   return withFileLock(join(home, 'worker.lock'), () => startBackgroundWorker(home, session));
 }
 
@@ -171,7 +171,7 @@ export interface InProcessWorker {
  * `<home>/worker.log`, like the background worker.
  */
 export async function startInProcessWorker(session: Session, home: string): Promise<InProcessWorker> {
-  await mkdir(home, { recursive: true });
+  await ensureHome(home);
   // Loaded here, not at the top: the worker SDK (its native bridge) is heavy and most commands never need it.
   const [{ createWorkerLogger, installWorkerRuntime, logDestination }, { createStackflowWorker }] = await Promise.all([
     import('../log.js'),

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { ensureHome } from '../home.js';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
@@ -115,7 +116,7 @@ async function resolveTemporal(opts: EnsureTemporalOptions, start: boolean): Pro
     return { ...(await foreign()), uiUrl: (await webUiAnswers(uiUrl)) ? uiUrl : null };
   }
   if (!start) return null;
-  await mkdir(opts.home, { recursive: true });
+  await ensureHome(opts.home);
 
   return withFileLock(
     files(opts.home).lock,

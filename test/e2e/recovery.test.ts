@@ -329,6 +329,17 @@ describe('environment errors are sentences (item 7)', () => {
     expect(debug.stderr).toMatch(NO_TRACE);
   });
 
+  test('a STACKFLOW_HOME under procfs (where a recursive mkdir loops): one sentence, exit 1, and it returns', async () => {
+    const f = await fixture({ a: {} });
+    // A regression hangs at 100% CPU: the timeout makes it fail instead of hanging the suite.
+    const result = await execa(process.execPath, [CLI, 'up', '-d', '-c', f.file], { reject: false, env: { ...f.env, STACKFLOW_HOME: '/proc/nope/x' }, timeout: 20_000 });
+    expect(result.timedOut).toBe(false);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('cannot create STACKFLOW_HOME /proc/nope/x');
+    expect(result.stderr).toContain('Point STACKFLOW_HOME at a writable directory');
+    expect(result.stderr).not.toMatch(NO_TRACE);
+  });
+
   test('a full disk under STACKFLOW_HOME, at the lock or at worker.pid: one sentence, exit 1, no worker left', async () => {
     const f = await fixture({ a: {} });
     // A 64 KiB tmpfs (16 pages) in a mount namespace of its own: full, or with the one page the lock takes.
