@@ -14,6 +14,7 @@ import {
   restartServiceUpdate,
   shutdownSignal,
   stackNameKey,
+  serviceWorkflowId,
   stackSpecQuery,
   stackWorkflowId,
   startServicesUpdate,
@@ -201,6 +202,53 @@ export class StackClient extends StackReads {
   }
 
   /**
+   * Terminates the stack workflow and every running service workflow of `stack` (they are started
+   * with ParentClosePolicy.ABANDON, so terminating the stack workflow leaves them running). The ids
+   * come from the stack workflow's pending children and `services` (exact), and from a visibility
+   * query on the StackName search attribute (which may lag: it adds what the others miss). The
+   * stack workflow goes first, so nothing starts a service again. Resolves with the ids terminated;
+   * a workflow already closed is skipped. Errors other than "not found" propagate.
+   */
+  async terminateStack(stack: string, reason: string, services: string[] = []): Promise<string[]> {
+    const [described, listed] = await Promise.all([
+      this.reads.describeWorkflow(stackWorkflowId(stack)),
+      // A server without the StackName attribute (a user's own) refuses the query: the exact ids remain.
+      this.runningWorkflowIds(`${stackNameKey.name} = ${quote(stack)}`).catch(() => [] as string[]),
+    ]);
+    const serviceIds = new Set([...(described?.pendingChildren ?? []), ...services.map((name) => serviceWorkflowId(stack, name)), ...listed]);
+    serviceIds.delete(stackWorkflowId(stack));
+    const terminated: string[] = [];
+    const terminate = async (id: string) => {
+      try {
+        await this.client.workflow.getHandle(id).terminate(reason);
+        terminated.push(id);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    };
+    await terminate(stackWorkflowId(stack));
+    await Promise.all([...serviceIds].map(terminate));
+    return terminated;
+  }
+
+  /**
+   * The names of the stacks whose stack workflow runs on this client's task queue, from one
+   * visibility query (which may lag a second behind a start or an end).
+   */
+  async runningStacks(): Promise<string[]> {
+    const query = `WorkflowType = ${quote(stackWorkflow.name)} AND TaskQueue = ${quote(this.taskQueue)}`;
+    const prefix = stackWorkflowId('');
+    return (await this.runningWorkflowIds(query)).filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
+  }
+
+  /** The ids of the running workflows that match `filter` (a visibility query, Temporal's List Filter syntax). */
+  private async runningWorkflowIds(filter: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({ query: `${filter} AND ExecutionStatus = 'Running'` })) ids.push(execution.workflowId);
+    return ids;
+  }
+
+  /**
    * Throws EncryptionKeyError (naming the key id) unless this client can read the running stack's
    * payloads: checked on the input of its current run before any signal or update, because a
    * workflow cannot read a message sealed with another key. So a wrong key starts or stops nothing.
@@ -227,4 +275,9 @@ export class StackClient extends StackReads {
     }
     for (const codec of [...codecs].reverse()) await codec.decode(payloads);
   }
+}
+
+/** A string literal of Temporal's List Filter syntax (single quotes; a quote or backslash inside escaped with a backslash). */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

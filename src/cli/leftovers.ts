@@ -68,10 +68,15 @@ export async function stopLeftovers(list: Leftover[], graceMs: number): Promise<
  * still run and are proven ours (process/tracking.ts isOurProcess), as leftovers: what a forced stop kills when the workflow cannot be trusted to.
  */
 export async function recordedProcesses(home: string, stack: string): Promise<Leftover[]> {
-  const runDir = join(home, stack, 'run');
-  const services = (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+  const services = await recordedServices(home, stack);
   const records = await Promise.all(services.map((s) => readRecord(join(home, stack), s).catch(() => undefined)));
   return records
     .filter((r) => r !== undefined && isRunning(r) && isOurProcess(join(home, stack), r))
     .map((r) => ({ pid: r!.pid, pgid: r!.pgid, startTime: r!.startTime, command: r!.command.join(' ').slice(0, 80), service: r!.service }));
+}
+
+/** The services of `stack` that have a run record (`<home>/<stack>/run/<service>.json`): each ever launched under this home. */
+export async function recordedServices(home: string, stack: string): Promise<string[]> {
+  const runDir = join(home, stack, 'run');
+  return (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
 }

@@ -13,7 +13,7 @@ import { findFreePort } from '../../src/temporal/dev-server.js';
 import { isProcessAlive } from '../../src/process/terminate.js';
 import { lostEmbeddedServer } from '../../src/temporal/index.js';
 import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
-import { testTemporalAddress } from '../support/temporal-server.js';
+import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
 
 const CLI = resolve('bin/stackflow.js');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -95,6 +95,31 @@ function output(child: ResultPromise, pattern: RegExp): Promise<void> {
 
 const NO_TRACE = /\n\s+at /;
 
+let connected: ReturnType<typeof connectTestClient> | undefined;
+/** One SDK client on the jest run's server for the whole file, closed after it. */
+function testClient(): ReturnType<typeof connectTestClient> {
+  if (!connected) {
+    connected = connectTestClient();
+    cleanups.push(async () => (await connected!).connection.close());
+  }
+  return connected;
+}
+
+/** The ids of the workflows of `stack` (its stack workflow, its service workflows by exact id) that are running. */
+async function runningWorkflows(stack: string, services: string[]): Promise<string[]> {
+  const { client } = await testClient();
+  const ids = [`stack-${stack}`, ...services.map((s) => `stack-${stack}.${s}`)];
+  const running = await Promise.all(
+    ids.map((id) =>
+      client.workflow
+        .getHandle(id)
+        .describe()
+        .then((d) => d.status.name === 'RUNNING', () => false),
+    ),
+  );
+  return ids.filter((_, i) => running[i]);
+}
+
 /** Pids of the live processes whose environment holds `entry` (`NAME=value`). */
 async function processesWithEnv(entry: string): Promise<number[]> {
   const pids: number[] = [];
@@ -143,6 +168,20 @@ describe('a second Ctrl-C during the drain (item 2)', () => {
     const result = await up;
     expect(result.exitCode).toBe(130);
     expect(result.stdout).toContain('forced stop');
+    expect(await stackProcesses(f.name)).toEqual([]);
+    // The service workflows went with the stack workflow: a next `up -d` starts them again.
+    expect(await runningWorkflows(f.name, ['a', 'slow'])).toEqual([]);
+    const again = await stackflow(f, ['up', '-d']);
+    expect(again.stderr).toBe('');
+    expect(again.exitCode).toBe(0);
+
+    // A stack workflow terminated alone (from the Web UI, say) leaves its service workflows: `down` ends them too.
+    const { client } = await testClient();
+    await client.workflow.getHandle(`stack-${f.name}`).terminate('by hand');
+    const down = await stackflow(f, ['down']);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).toContain(`terminated the service workflows of stack ${f.name}`);
+    expect(await runningWorkflows(f.name, ['a', 'slow'])).toEqual([]);
     expect(await stackProcesses(f.name)).toEqual([]);
   });
 });

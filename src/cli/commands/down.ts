@@ -8,7 +8,7 @@ import { findSession, hasBackgroundWorker, noServerMessage, startInProcessWorker
 import { locateStackOrExit } from '../locate-stack.js';
 import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
-import { describeLeftovers, leftoverProcesses, recordedProcesses, stopLeftovers, type Leftover } from '../leftovers.js';
+import { describeLeftovers, leftoverProcesses, recordedProcesses, recordedServices, stopLeftovers, type Leftover } from '../leftovers.js';
 import { describeState } from './status.js';
 
 export interface DownOptions {
@@ -62,7 +62,7 @@ export async function down(options: DownOptions): Promise<number> {
         }
         final = outcome.drained;
         reportDrained(spec.name, final, Date.now() - began);
-        if (!final) say(dim(`stack ${spec.name} is not running`));
+        if (!final) await notRunning(session, spec.home, spec.name);
       } else {
         // Without one, `down` never hangs: past the default limit it stops the processes itself.
         const limitMs = DEFAULT_DRAIN_LIMIT_MS + DRAIN_SLACK_MS;
@@ -71,7 +71,7 @@ export async function down(options: DownOptions): Promise<number> {
           say(yellow(`the drain did not finish within ${formatDuration(limitMs)}: stopping the stack's processes`));
           await forceStop(session, spec.home, spec.name, `stackflow down: the drain took over ${formatDuration(limitMs)}`);
           code = EXIT.failure;
-        } else if (!drained) say(dim(`stack ${spec.name} is not running`));
+        } else if (!drained) await notRunning(session, spec.home, spec.name);
         else final = drained;
       }
       await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
@@ -91,6 +91,17 @@ export function leftRunning(final: StackStatus | null): string[] {
   return Object.entries(final?.services ?? {})
     .filter(([, s]) => s.leftRunning?.length)
     .map(([name]) => name);
+}
+
+/**
+ * The stack workflow is not running; service workflows that outlived it (a forced stop of an older
+ * stackflow, a terminate from the Web UI) are terminated, so the next `up` can start them again.
+ */
+async function notRunning(session: Session, home: string, stack: string): Promise<void> {
+  say(dim(`stack ${stack} is not running`));
+  if (await terminateWorkflows(session, home, stack, 'stackflow down: its stack workflow is gone')) {
+    say(yellow(`terminated the service workflows of stack ${stack} that ran without their stack workflow`));
+  }
 }
 
 /** What no workflow tracks any more (a killed worker, a removed home) but carries the stack's marker. */
@@ -117,21 +128,30 @@ async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | typeof 
 const TERMINATE_DEADLINE_MS = 3_000;
 
 /**
- * The forced stop (compose's second Ctrl-C): terminate the stack workflow (its service workflows
- * go with it) so nothing restarts what is killed, then SIGKILL the process group of every service
- * process the run records or the stack's marker prove ours. The background worker stays.
+ * The forced stop (compose's second Ctrl-C): terminate the stack workflow and every running
+ * service workflow of the stack (terminateStack) so nothing restarts what is killed and a next `up`
+ * finds no workflow in its way, then SIGKILL the process group of every service process the run
+ * records or the stack's marker prove ours. The background worker stays.
  */
 export async function forceStop(session: Session | null, home: string, stack: string, reason: string): Promise<Leftover[]> {
-  if (session) {
-    await session.client.connection
-      .withDeadline(Date.now() + TERMINATE_DEADLINE_MS, () => session.stacks.handle(stack).terminate(reason))
-      .catch(() => undefined);
-  }
+  if (session) await terminateWorkflows(session, home, stack, reason);
   const services = (await leftoverProcesses(home, stack)).filter((p) => p.service !== null);
   const recorded = await recordedProcesses(home, stack);
   const all = [...new Map([...services, ...recorded].map((p) => [p.pid, p])).values()];
   await stopLeftovers(all, 0);
   return all;
+}
+
+/**
+ * Terminates what runs of the stack's workflows, within TERMINATE_DEADLINE_MS; true when some ran.
+ * What fails or runs late is left: the processes are stopped all the same.
+ */
+async function terminateWorkflows(session: Session, home: string, stack: string, reason: string): Promise<boolean> {
+  const services = await recordedServices(home, stack);
+  const terminated = await session.client.connection
+    .withDeadline(Date.now() + TERMINATE_DEADLINE_MS, () => session.stacks.terminateStack(stack, reason, services))
+    .catch(() => [] as string[]);
+  return terminated.length > 0;
 }
 
 /**
