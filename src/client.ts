@@ -6,7 +6,7 @@ import type { PendingSupervision, ResourceSample } from './lifecycle/hosts.js';
 import { isEncrypted } from './codec/index.js';
 import { encryptionOffError } from './codec/sealed-payload.js';
 import type { StackSpec, StackStatus } from './model.js';
-import { StackReads, type TaskQueuePoller, type TemporalReads, type WorkflowSummary } from './stack-reads.js';
+import { LIST_PAGE_SIZE, quote, StackReads, type TaskQueuePoller, type TemporalReads, type WorkflowSummary } from './stack-reads.js';
 import type { ReloadPlan } from './lifecycle/reload.js';
 import {
   applyConfigUpdate,
@@ -52,6 +52,15 @@ export class SdkReads implements TemporalReads {
       pendingChildren: (description.raw.pendingChildren ?? []).map((c) => c.workflowId ?? ''),
       ...(pending ? { pendingActivity: await this.pendingSupervision(pending) } : {}),
     };
+  }
+
+  async runningWorkflowIds(filter: string): Promise<string[]> {
+    const { executions } = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.client.options.namespace,
+      query: `${filter} AND ExecutionStatus = 'Running'`,
+      pageSize: LIST_PAGE_SIZE,
+    });
+    return (executions ?? []).map((e) => e.execution?.workflowId ?? '');
   }
 
   async workflowPollers(taskQueue: string): Promise<TaskQueuePoller[]> {
@@ -213,7 +222,7 @@ export class StackClient extends StackReads {
     const [described, listed] = await Promise.all([
       this.reads.describeWorkflow(stackWorkflowId(stack)),
       // A server without the StackName attribute (a user's own) refuses the query: the exact ids remain.
-      this.runningWorkflowIds(`${stackNameKey.name} = ${quote(stack)}`).catch(() => [] as string[]),
+      this.reads.runningWorkflowIds(`${stackNameKey.name} = ${quote(stack)}`).catch(() => [] as string[]),
     ]);
     const serviceIds = new Set([...(described?.pendingChildren ?? []), ...services.map((name) => serviceWorkflowId(stack, name)), ...listed]);
     serviceIds.delete(stackWorkflowId(stack));
@@ -229,23 +238,6 @@ export class StackClient extends StackReads {
     await terminate(stackWorkflowId(stack));
     await Promise.all([...serviceIds].map(terminate));
     return terminated;
-  }
-
-  /**
-   * The names of the stacks whose stack workflow runs on this client's task queue, from one
-   * visibility query (which may lag a second behind a start or an end).
-   */
-  async runningStacks(): Promise<string[]> {
-    const query = `WorkflowType = ${quote(stackWorkflow.name)} AND TaskQueue = ${quote(this.taskQueue)}`;
-    const prefix = stackWorkflowId('');
-    return (await this.runningWorkflowIds(query)).filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
-  }
-
-  /** The ids of the running workflows that match `filter` (a visibility query, Temporal's List Filter syntax). */
-  private async runningWorkflowIds(filter: string): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const execution of this.client.workflow.list({ query: `${filter} AND ExecutionStatus = 'Running'` })) ids.push(execution.workflowId);
-    return ids;
   }
 
   /**
@@ -275,9 +267,4 @@ export class StackClient extends StackReads {
     }
     for (const codec of [...codecs].reverse()) await codec.decode(payloads);
   }
-}
-
-/** A string literal of Temporal's List Filter syntax (single quotes; a quote or backslash inside escaped with a backslash). */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -6,7 +6,10 @@ import { hostname } from 'node:os';
 import { observeService, type PendingSupervision } from './lifecycle/hosts.js';
 import { isProcessAlive } from './process/terminate.js';
 import { DEFAULT_TUNING, type ServiceStatus, type StackStatus } from './model.js';
-import { serviceWorkflowId, stackWorkflowId, STATUS_QUERY } from './workflows/ids.js';
+import { serviceWorkflowId, STACK_WORKFLOW_TYPE, stackWorkflowId, STATUS_QUERY } from './workflows/ids.js';
+
+/** One page of a visibility list: stackflow reads no more (a home runs a handful of stacks). */
+export const LIST_PAGE_SIZE = 1000;
 
 /** A long poll lasts a minute (Temporal's default); a live worker's last poll is never much older. */
 const RECENT_POLL_MS = 75_000;
@@ -40,6 +43,12 @@ export interface TemporalReads {
   workflowPollers(taskQueue: string): Promise<TaskQueuePoller[]>;
   /** The query's answer, decoded; `deadlineMs` bounds the call. */
   query<T>(workflowId: string, queryType: string, deadlineMs?: number): Promise<T>;
+  /**
+   * The ids of the running workflows that match `filter` (a visibility query in Temporal's List
+   * Filter syntax, e.g. `TaskQueue = 'stackflow'`), first page only (a thousand at most).
+   * Visibility may lag a second behind a start or an end.
+   */
+  runningWorkflowIds(filter: string): Promise<string[]>;
 }
 
 /**
@@ -72,6 +81,16 @@ export class StackReads {
       if (host === here && /^\d+$/.test(pid ?? '')) return isProcessAlive(Number(pid));
       return Date.now() - (poller.lastAccessAt ?? 0) < RECENT_POLL_MS;
     });
+  }
+
+  /**
+   * The names of the stacks whose stack workflow runs on this task queue (the stacks one home's
+   * worker serves), from one visibility query: may lag a second behind a start or an end.
+   */
+  async runningStacks(): Promise<string[]> {
+    const prefix = stackWorkflowId('');
+    const ids = await this.reads.runningWorkflowIds(`WorkflowType = ${quote(STACK_WORKFLOW_TYPE)} AND TaskQueue = ${quote(this.taskQueue)}`);
+    return ids.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
   }
 
   /** What Temporal's history tells of a running stack without a worker: since when, which service workflows. */
@@ -109,4 +128,9 @@ export class StackReads {
     );
     return { ...current, services: Object.fromEntries(entries) };
   }
+}
+
+/** A string literal of Temporal's List Filter syntax (single quotes; a quote or backslash inside escaped with a backslash). */
+export function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -7,6 +7,7 @@ import { stackKey } from '../process/cgroup.js';
 import { isOurProcess, LAUNCH_ENV } from '../process/tracking.js';
 import { readRecord, isRunning } from '../process/record.js';
 import { terminateProcess } from '../process/terminate.js';
+import type { StackReads } from '../stack-reads.js';
 
 /** A live process of this home and stack. */
 export interface Leftover {
@@ -79,4 +80,16 @@ export async function recordedProcesses(home: string, stack: string): Promise<Le
 export async function recordedServices(home: string, stack: string): Promise<string[]> {
   const runDir = join(home, stack, 'run');
   return (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+}
+
+/**
+ * The stacks other than `stack` that run on this home's task queue: the home's background worker
+ * serves them, so it is no leftover of `stack`. Null when Temporal cannot tell (the worker is then
+ * kept rather than stopped under a stack it may serve). One visibility query, which may lag a second.
+ */
+export async function otherStacks(stacks: StackReads, stack: string): Promise<string[] | null> {
+  return stacks.runningStacks().then(
+    (names) => names.filter((name) => name !== stack),
+    () => null,
+  );
 }

@@ -7,7 +7,7 @@ import type { Payload } from '@temporalio/common';
 import type { Keyring } from '../codec/keys.js';
 import { openPayload, payloadValue } from '../codec/sealed-payload.js';
 import type { ResourceSample } from '../lifecycle/hosts.js';
-import type { TaskQueuePoller, TemporalReads, WorkflowSummary } from '../stack-reads.js';
+import { LIST_PAGE_SIZE, type TaskQueuePoller, type TemporalReads, type WorkflowSummary } from '../stack-reads.js';
 
 /** Where the external server's HTTP API is (`host:port`): without it, commands read through the SDK. */
 export const HTTP_ADDRESS_VARIABLE = 'TEMPORAL_HTTP_ADDRESS';
@@ -98,6 +98,12 @@ export class HttpReads implements TemporalReads {
           }
         : {}),
     };
+  }
+
+  async runningWorkflowIds(filter: string): Promise<string[]> {
+    const query = encodeURIComponent(`${filter} AND ExecutionStatus = 'Running'`);
+    const answer = await this.call<{ executions?: { execution?: { workflowId?: string } }[] }>('GET', `workflows?query=${query}&pageSize=${LIST_PAGE_SIZE}`, undefined, DEFAULT_DEADLINE_MS);
+    return (answer?.executions ?? []).map((e) => e.execution?.workflowId ?? '');
   }
 
   async workflowPollers(taskQueue: string): Promise<TaskQueuePoller[]> {

@@ -10,6 +10,9 @@ export function hostTaskQueue(workflowQueue: string, host: string): string {
   return `${workflowQueue}@${host}`;
 }
 
+/** The stack workflow's type: the name of its function in workflows/stack.ts (`down` keeping the worker for another stack, test/e2e/recovery.test.ts, fails if they differ). */
+export const STACK_WORKFLOW_TYPE = 'stackWorkflow';
+
 export function stackWorkflowId(stack: string): string {
   return `stack-${stack}`;
 }

@@ -81,6 +81,28 @@ async function servicePids(f: Fixture): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(status.services).map(([name, s]) => [name, s.pid]));
 }
 
+type Status = { services: Record<string, { pid: number; state: string }> };
+
+/** Resolves with the first status (`status --watch --json`) that satisfies `done`; rejects if the watch ends first. */
+async function statusUntil(f: Fixture, done: (status: Status) => boolean): Promise<Status> {
+  const watch = execa(process.execPath, [CLI, 'status', '--watch', '--json', '--interval', '250ms', '-c', f.file], { reject: false, env: f.env });
+  try {
+    let buffered = '';
+    for await (const chunk of watch.stdout!) {
+      buffered += String(chunk);
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const status = JSON.parse(line) as Status;
+        if (done(status)) return status;
+      }
+    }
+    throw new Error(`status --watch ended: ${(await watch).stderr}`);
+  } finally {
+    watch.kill();
+  }
+}
+
 /** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
 function output(child: ResultPromise, pattern: RegExp): Promise<void> {
   let seen = '';
@@ -183,6 +205,45 @@ describe('a second Ctrl-C during the drain (item 2)', () => {
     expect(down.stdout).toContain(`terminated the service workflows of stack ${f.name}`);
     expect(await runningWorkflows(f.name, ['a', 'slow'])).toEqual([]);
     expect(await stackProcesses(f.name)).toEqual([]);
+  });
+});
+
+describe('two stacks in one home (item 2)', () => {
+  test('down of one stack, or of a mistyped file, keeps the worker the other stack needs', async () => {
+    const demo = await fixture({ a: {}, b: { dependsOn: ['a'] } });
+    const other = await fixture({ c: {} });
+    // The second stack in the first one's home, on its task queue.
+    const home = { STACKFLOW_HOME: demo.home, STACKFLOW_TASK_QUEUE: demo.env.STACKFLOW_TASK_QUEUE! };
+    expect((await stackflow(demo, ['up', '-d'])).exitCode).toBe(0);
+    const worker = await workerPid(demo.home);
+    const second = await stackflow(other, ['up', '-d'], home);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain(`using the background worker (pid ${worker})`);
+
+    const down = await stackflow(other, ['down'], home);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).toContain(`background worker kept: it serves stack ${demo.name}`);
+    expect(await stackProcesses(other.name)).toEqual([]);
+
+    // A mistyped file: the stack is named after the directory (compose-style), and is not running.
+    const typo = { ...demo, file: join(demo.file, '..', 'stak.yaml') };
+    const typoDown = await stackflow(typo, ['down']);
+    expect(typoDown.exitCode).toBe(0);
+    expect(typoDown.stdout).toContain(`background worker kept: it serves stack ${demo.name}`);
+    const typoStatus = await stackflow(typo, ['status']);
+    expect(typoStatus.stderr).not.toContain('still run without a workflow');
+    expect(typoStatus.exitCode).toBe(0);
+    expect(isProcessAlive(worker)).toBe(true);
+
+    // demo is still supervised: a killed service is restarted.
+    const before = await servicePids(demo);
+    process.kill(before.a!, 'SIGKILL');
+    await statusUntil(demo, (s) => s.services.a?.pid !== before.a && s.services.a?.state === 'healthy');
+
+    const last = await stackflow(demo, ['down']);
+    expect(last.stdout).toContain('background worker stopped');
+    expect(isProcessAlive(worker)).toBe(false);
+    expect(await stackProcesses(demo.name)).toEqual([]);
   });
 });
 

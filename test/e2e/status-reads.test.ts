@@ -11,7 +11,10 @@ import { findFreePort } from '../../src/temporal/dev-server.js';
 import { processStartTime } from '../../src/process/terminate.js';
 import { stackProcesses } from '../support/harness.js';
 import { crashyStack } from '../support/cli-stack.js';
-import { testTemporalHttpAddress } from '../support/temporal-server.js';
+import { connectTestClient, testTemporalHttpAddress } from '../support/temporal-server.js';
+import { HttpReads } from '../../src/temporal/http-reads.js';
+import { StackReads } from '../../src/stack-reads.js';
+import { SdkReads } from '../../src/client.js';
 
 const CLI = resolve('bin/stackflow.js');
 const RECORDER = resolve('test/support/record-imports.mjs');
@@ -63,6 +66,20 @@ describe('status through the HTTP API and through the SDK', () => {
     // The table too (its UPTIME, CPU and MEM columns move between two reads).
     const rows = async (path: Path) => (await stackflow(['status'], path)).stdout.split('\n').map((row) => row.split(/ {2,}/).slice(0, 6).join(' '));
     expect(await rows('http')).toEqual(await rows('sdk'));
+  });
+
+  test('both list the stacks running on the task queue (what keeps a home\'s worker from being stopped)', async () => {
+    const http = new HttpReads({ address: testTemporalHttpAddress(), namespace: 'default', keyring: null });
+    const { client, connection } = await connectTestClient();
+    try {
+      for (const reads of [http, new SdkReads(client)]) {
+        expect(await new StackReads(reads, env.STACKFLOW_TASK_QUEUE!).runningStacks()).toEqual([name]);
+        expect(await new StackReads(reads, `${env.STACKFLOW_TASK_QUEUE}-other`).runningStacks()).toEqual([]);
+      }
+    } finally {
+      http.close();
+      await connection.close();
+    }
   });
 
   test('`status <service>` prints its whole record: the full error, the log file and its last lines', async () => {

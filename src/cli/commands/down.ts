@@ -8,7 +8,7 @@ import { findSession, hasBackgroundWorker, noServerMessage, startInProcessWorker
 import { locateStackOrExit } from '../locate-stack.js';
 import { eventLines, followEvents } from '../progress.js';
 import { escapeControl } from '../../config/index.js';
-import { describeLeftovers, leftoverProcesses, recordedProcesses, recordedServices, stopLeftovers, type Leftover } from '../leftovers.js';
+import { describeLeftovers, leftoverProcesses, otherStacks, recordedProcesses, recordedServices, stopLeftovers, type Leftover } from '../leftovers.js';
 import { describeState } from './status.js';
 
 export interface DownOptions {
@@ -46,6 +46,8 @@ export async function down(options: DownOptions): Promise<number> {
   let code: number = EXIT.ok;
   let final: StackStatus | null = null;
   const began = Date.now();
+  /** The other stacks the home's background worker serves (it stays for them); null: Temporal could not tell. */
+  let served: string[] | null = [];
   if (!session) {
     if (!options.all) say(dim(noServerMessage(spec.name)));
   } else {
@@ -75,12 +77,15 @@ export async function down(options: DownOptions): Promise<number> {
         else final = drained;
       }
       await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
-      if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
+      served = await otherStacks(session.stacks, spec.name);
+      if (served === null) say(yellow('could not tell whether other stacks of this home run: the background worker is kept'));
+      else if (served.length) say(dim(`background worker kept: it serves stack ${served.join(', ')}`));
+      else if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));
     } finally {
       await session.close();
     }
   }
-  await stopStragglers(spec.home, spec.name);
+  await stopStragglers(spec.home, spec.name, served === null || served.length > 0);
   if (options.all && (await stopEmbedded(spec.home))) say(dim('embedded Temporal server stopped'));
   // SPEC §4: no process the stack started may outlive `down`; one that did is named above.
   return leftRunning(final).length ? EXIT.failure : code;
@@ -104,9 +109,12 @@ async function notRunning(session: Session, home: string, stack: string): Promis
   }
 }
 
-/** What no workflow tracks any more (a killed worker, a removed home) but carries the stack's marker. */
-async function stopStragglers(home: string, stack: string): Promise<void> {
-  const left = await leftoverProcesses(home, stack);
+/**
+ * What no workflow tracks any more (a killed worker, a removed home) but carries the stack's
+ * marker; the home's background worker only when `workerServes` is false (no other stack runs).
+ */
+async function stopStragglers(home: string, stack: string, workerServes: boolean): Promise<void> {
+  const left = (await leftoverProcesses(home, stack)).filter((p) => !workerServes || p.service !== null);
   if (!left.length) return;
   say(yellow(`stopping ${left.length} process(es) of stack ${stack} that no workflow tracks:\n${describeLeftovers(left)}`));
   await stopLeftovers(left, LEFTOVER_GRACE_MS);

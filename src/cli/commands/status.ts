@@ -44,9 +44,15 @@ export async function status(options: StatusOptions, services: string[] = []): P
   }
   if (!options.watch) {
     let current: StackStatus;
+    let workerServes = false;
     try {
       if (await session.stacks.isRunning(spec.name)) await requireWorker(session, spec.name);
       current = await query(session, spec.name);
+      // A stopped stack's leftovers are listed below; the home's worker is one only when it serves no other stack.
+      if (isStopped(current) && !services.length) {
+        const { otherStacks } = await import('../leftovers.js');
+        workerServes = (await otherStacks(session.stacks, spec.name))?.length !== 0;
+      }
     } finally {
       await session.close();
     }
@@ -56,7 +62,7 @@ export async function status(options: StatusOptions, services: string[] = []): P
       return EXIT.ok;
     }
     console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
-    return current.state === 'stopped' && !Object.keys(current.services).length ? reportLeftovers(spec.home, spec.name) : EXIT.ok;
+    return isStopped(current) ? reportLeftovers(spec.home, spec.name, workerServes) : EXIT.ok;
   }
 
   // --watch: until Ctrl-C (or SIGTERM). On a terminal the table is redrawn in place; elsewhere each
@@ -100,6 +106,7 @@ async function query(session: ReadSession, stack: string): Promise<StackStatus> 
 }
 
 const stopped = (stack: string): StackStatus => ({ stack, state: 'stopped', services: {} });
+const isStopped = (current: StackStatus) => current.state === 'stopped' && !Object.keys(current.services).length;
 
 /**
  * The named services of `current` (a replicated service's name stands for all its instances
@@ -120,10 +127,13 @@ function only(current: StackStatus, names: string[]): StackStatus {
   return { ...current, services };
 }
 
-/** With no stack workflow: processes of the stack still running (a killed worker, a removed home) are named, exit 1. */
-async function reportLeftovers(home: string, stack: string): Promise<number> {
+/**
+ * With no stack workflow: processes of the stack still running (a killed worker, a removed home) are
+ * named, exit 1. The home's background worker is one of them unless `workerServes` (another stack runs).
+ */
+async function reportLeftovers(home: string, stack: string, workerServes = false): Promise<number> {
   const { describeLeftovers, leftoverProcesses } = await import('../leftovers.js');
-  const left = await leftoverProcesses(home, stack);
+  const left = (await leftoverProcesses(home, stack)).filter((p) => !workerServes || p.service !== null);
   if (!left.length) return EXIT.ok;
   console.error(`but ${left.length} process(es) of stack ${stack} still run without a workflow tracking them:\n${describeLeftovers(left)}\n\`stackflow down\` stops them.`);
   return EXIT.failure;
