@@ -12,13 +12,13 @@ import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableErro
 import { withFileLock } from './lock.js';
 import { embeddedFiles as files, liveRecord, writeRecord, type EmbeddedRecord } from './embedded-record.js';
 import { isProcessAlive, processStartTime, terminateProcess } from '../process/terminate.js';
+import { STACK_NAME_SEARCH_ATTRIBUTE } from '../workflows/ids.js';
 
 /** The port of DEFAULT_TEMPORAL_ADDRESS, where the embedded server listens. */
 export const EMBEDDED_PORT = 7233;
 /** The embedded server's Web UI port unless STACKFLOW_UI_PORT says otherwise. */
 export const EMBEDDED_UI_PORT = 8233;
 export const UI_PORT_VARIABLE = 'STACKFLOW_UI_PORT';
-export const STACK_NAME_SEARCH_ATTRIBUTE = 'StackName';
 
 const REACHABLE_TIMEOUT_MS = 3_000;
 const ADOPT_TIMEOUT_MS = 30_000;

@@ -33,7 +33,6 @@ export {
   ensureTemporal,
   findTemporal,
   lostEmbeddedServer,
-  STACK_NAME_SEARCH_ATTRIBUTE,
   stopEmbedded,
   UI_PORT_VARIABLE,
   type EnsureTemporalOptions,

@@ -4,11 +4,11 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { BackoffInfo, ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
-import { STATUS_QUERY } from './ids.js';
+import { STACK_NAME_SEARCH_ATTRIBUTE, STATUS_QUERY } from './ids.js';
 
 export { DEFAULT_TASK_QUEUE, hostTaskQueue, serviceWorkflowId, stackWorkflowId } from './ids.js';
 
-export const stackNameKey = defineSearchAttributeKey('StackName', SearchAttributeType.KEYWORD);
+export const stackNameKey = defineSearchAttributeKey(STACK_NAME_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 // --- stack workflow messages ---
 

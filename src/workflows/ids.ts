@@ -13,6 +13,9 @@ export function hostTaskQueue(workflowQueue: string, host: string): string {
 /** The stack workflow's type: the name of its function in workflows/stack.ts (`down` keeping the worker for another stack, test/e2e/recovery.test.ts, fails if they differ). */
 export const STACK_WORKFLOW_TYPE = 'stackWorkflow';
 
+/** The Keyword search attribute every stackflow workflow carries: its stack's name (the UI's filter `StackName = "demo"`). */
+export const STACK_NAME_SEARCH_ATTRIBUTE = 'StackName';
+
 export function stackWorkflowId(stack: string): string {
   return `stack-${stack}`;
 }
