@@ -61,6 +61,12 @@ describe('reduceStackState', () => {
     expect(reduceStackState([service('healthy'), service('completed')], 'running')).toBe('running');
   });
 
+  test('a service stopped on request while the stack runs is settled: running, not starting', () => {
+    expect(reduceStackState([service('healthy'), service('stopped')], 'running')).toBe('running');
+    expect(reduceStackState([service('starting'), service('stopped')], 'running')).toBe('starting');
+    expect(reduceStackState([service('stopped'), service('failed')], 'running')).toBe('degraded');
+  });
+
   test('degraded as soon as one service failed or is blocked', () => {
     expect(reduceStackState([service('healthy'), service('failed')], 'running')).toBe('degraded');
     expect(reduceStackState([service('starting'), service('blocked')], 'running')).toBe('degraded');
