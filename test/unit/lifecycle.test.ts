@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { backoffDelay, restartsInWindow, RESTART_WINDOW_MS } from '../../src/lifecycle/backoff.js';
+import { backoffDelay, restartsInWindow, runMarkerLine, RESTART_WINDOW_MS } from '../../src/lifecycle/backoff.js';
 import { dependencyVerdict } from '../../src/lifecycle/dependencies.js';
 import { emptyServiceStatus, isSettled, reduceStackState } from '../../src/lifecycle/status.js';
 import { isEmptyPlan, planReload } from '../../src/lifecycle/reload.js';
@@ -52,6 +52,15 @@ describe('dependencyVerdict', () => {
     ['completed_successfully', 'failed', null, 'unreachable'],
   ] as const)('%s on a %s dependency (pid %s) is %s', (condition, state, pid, verdict) => {
     expect(dependencyVerdict(condition, service(state, pid))).toBe(verdict);
+  });
+});
+
+describe('runMarkerLine', () => {
+  test('one wording for every run; the restarts before it only when there were some', () => {
+    expect(runMarkerLine(0, 0, ['node', 'data.mjs'])).toBe('— run 1: node data.mjs');
+    expect(runMarkerLine(0, 1, ['node', 'data.mjs'])).toBe('— run 2 (after 1 manual restart): node data.mjs');
+    expect(runMarkerLine(2, 0, ['x'])).toBe('— run 3 (after 2 crash restarts): x');
+    expect(runMarkerLine(2, 1, ['x'])).toBe('— run 4 (after 2 crash restarts, 1 manual restart): x');
   });
 });
 

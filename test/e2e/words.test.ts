@@ -1,0 +1,83 @@
+// Words that match the facts, through the CLI as a user meets them: `start` names only what it
+// started and fails at once, naming the holder, on a port another process holds; `restart` names the
+// service once; `down` prints a multi-line service error as indented lines, not an escaped `\n`.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+import YAML from 'yaml';
+import { stackProcesses } from '../support/harness.js';
+import { crashyStack } from '../support/cli-stack.js';
+
+const CLI = resolve('bin/stackflow.js');
+let file: string;
+let name: string;
+let env: Record<string, string>;
+
+function stackflow(args: string[]) {
+  return execa(process.execPath, [CLI, ...args, '-c', file], { reject: false, env });
+}
+
+/** A process that is not stackflow's, listening on `port` until killed; resolves once it listens. */
+async function holdPort(port: number): Promise<ChildProcess> {
+  const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(holder.stdout!, 'data');
+  return holder;
+}
+
+beforeAll(async () => {
+  ({ file, name, env } = await crashyStack('words', 1));
+});
+
+afterAll(async () => {
+  await stackflow(['down']);
+});
+
+describe('words that match the facts', () => {
+  test('start, restart and down say what happened, once and whole', async () => {
+    const up = await stackflow(['up', '-d']);
+    expect(up.exitCode).toBe(1);
+
+    // `start` of what already runs starts nothing and says so.
+    const already = await stackflow(['start', 'api']);
+    expect(already.exitCode).toBe(0);
+    expect(already.stdout).toContain('api is already running');
+    expect(already.stdout).not.toContain('started');
+
+    // A port another process holds: exit 2 at once, naming the holder; nothing is started.
+    expect((await stackflow(['stop', 'api'])).exitCode).toBe(0);
+    const apiPort = YAML.parse(await readFile(file, 'utf8')).services.api.port as number;
+    const holder = await holdPort(apiPort);
+    try {
+      const blocked = await stackflow(['start', 'api']);
+      expect(blocked.exitCode).toBe(2);
+      expect(blocked.stderr).toContain(`services.api.port: port ${apiPort} is held by pid ${holder.pid} (`);
+      expect(JSON.parse((await stackflow(['status', '--json'])).stdout).services.api.state).toBe('stopped');
+    } finally {
+      const exited = once(holder, 'exit');
+      holder.kill();
+      await exited;
+    }
+
+    // Only what this command started is named (db ran all along).
+    const started = await stackflow(['start', 'api']);
+    expect(started.exitCode).toBe(0);
+    expect(started.stdout).toMatch(/^started api in \S+$/m);
+
+    // The service is named once in a restart's error.
+    const restart = await stackflow(['restart', 'crashy']);
+    expect(restart.exitCode).toBe(1);
+    expect(restart.stderr).toMatch(/^crashy did not become healthy/m);
+    expect(restart.stderr).not.toMatch(/crashy: crashy/);
+
+    // A multi-line error as indented lines, each escaped on its own.
+    const down = await stackflow(['down']);
+    expect(down.stdout + down.stderr).not.toContain('\\n');
+    expect(down.stdout).toMatch(/^crashy: failed: .*\n {2}last log lines:$/m);
+    expect(await stackProcesses(name)).toEqual([]);
+  });
+});
