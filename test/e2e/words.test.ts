@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
@@ -38,6 +39,14 @@ afterAll(async () => {
 });
 
 describe('words that match the facts', () => {
+  test('a TEMPORAL_ADDRESS that is not host:port: exit 2 naming it, with an example, before anything starts', async () => {
+    const bogus = await execa(process.execPath, [CLI, 'up', '-d', '-c', file], { reject: false, env: { ...env, TEMPORAL_ADDRESS: 'bogus' } });
+    expect(bogus.exitCode).toBe(2);
+    expect(bogus.stderr).toMatch(/^TEMPORAL_ADDRESS: "bogus" is not host:port .*e\.g\. TEMPORAL_ADDRESS=127\.0\.0\.1:7233/);
+    expect(bogus.stderr).not.toContain('start-dev --port bogus');
+    expect(existsSync(env.STACKFLOW_HOME!)).toBe(false);
+  });
+
   test('start, restart and down say what happened, once and whole', async () => {
     const up = await stackflow(['up', '-d']);
     expect(up.exitCode).toBe(1);
