@@ -242,10 +242,10 @@ describe('no Temporal server (item 4)', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('STACKFLOW_UI_PORT: expected a port number');
 
-    // 8233 taken inside the namespace: a listener started there first, then `up`.
-    const script = `require('net').createServer().listen(8233, '127.0.0.1', () => {
+    // 8233 taken inside the namespace (and 8235): listeners started there first, then `up`.
+    const script = `const net = require('net'); net.createServer().listen(8235, '127.0.0.1', () => net.createServer().listen(8233, '127.0.0.1', () => {
       const r = require('child_process').spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'up', '-d', '-c', ${JSON.stringify(f.file)}], { encoding: 'utf8' });
-      process.stdout.write(JSON.stringify(r)); process.exit(0); })`;
+      process.stdout.write(JSON.stringify(r)); process.exit(0); }))`;
     const inNs = await execa('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '-e', script], {
       reject: false,
       env: { STACKFLOW_HOME: f.home, NO_COLOR: '1', PATH: process.env.PATH! },
@@ -254,6 +254,8 @@ describe('no Temporal server (item 4)', () => {
     const child = JSON.parse(inNs.stdout) as { status: number; stderr: string };
     expect(child.stderr).toContain('port 8233');
     expect(child.stderr).toContain('set STACKFLOW_UI_PORT');
+    // The port suggested is free: not the codec endpoint's 8234, not the taken 8235.
+    expect(child.stderr).toContain('e.g. STACKFLOW_UI_PORT=8236');
     expect(child.status).toBe(2);
   });
 });
