@@ -6,20 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { execa } from 'execa';
 import YAML from 'yaml';
 import { stackProcesses } from '../support/harness.js';
-import { crashyStack } from '../support/cli-stack.js';
+import { crashyStack, stackflowIn, type CliStack } from '../support/cli-stack.js';
 
-const CLI = resolve('bin/stackflow.js');
-let file: string;
-let name: string;
-let env: Record<string, string>;
-
-function stackflow(args: string[]) {
-  return execa(process.execPath, [CLI, ...args, '-c', file], { reject: false, env });
-}
+let stack: CliStack;
+const stackflow = (args: string[]) => stackflowIn(stack, args);
 
 /** A process that is not stackflow's, listening on `port` until killed; resolves once it listens. */
 async function holdPort(port: number): Promise<ChildProcess> {
@@ -31,7 +23,7 @@ async function holdPort(port: number): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  ({ file, name, env } = await crashyStack('words', 1));
+  stack = await crashyStack('words', 1);
 });
 
 afterAll(async () => {
@@ -40,11 +32,11 @@ afterAll(async () => {
 
 describe('words that match the facts', () => {
   test('a TEMPORAL_ADDRESS that is not host:port: exit 2 naming it, with an example, before anything starts', async () => {
-    const bogus = await execa(process.execPath, [CLI, 'up', '-d', '-c', file], { reject: false, env: { ...env, TEMPORAL_ADDRESS: 'bogus' } });
+    const bogus = await stackflowIn(stack, ['up', '-d'], { TEMPORAL_ADDRESS: 'bogus' });
     expect(bogus.exitCode).toBe(2);
     expect(bogus.stderr).toMatch(/^TEMPORAL_ADDRESS: "bogus" is not host:port .*e\.g\. TEMPORAL_ADDRESS=127\.0\.0\.1:7233/);
     expect(bogus.stderr).not.toContain('start-dev --port bogus');
-    expect(existsSync(env.STACKFLOW_HOME!)).toBe(false);
+    expect(existsSync(stack.env.STACKFLOW_HOME!)).toBe(false);
   });
 
   test('start, restart and down say what happened, once and whole', async () => {
@@ -59,7 +51,7 @@ describe('words that match the facts', () => {
 
     // A port another process holds: exit 2 at once, naming the holder; nothing is started.
     expect((await stackflow(['stop', 'api'])).exitCode).toBe(0);
-    const apiPort = YAML.parse(await readFile(file, 'utf8')).services.api.port as number;
+    const apiPort = YAML.parse(await readFile(stack.file, 'utf8')).services.api.port as number;
     const holder = await holdPort(apiPort);
     try {
       const blocked = await stackflow(['start', 'api']);
@@ -87,6 +79,6 @@ describe('words that match the facts', () => {
     const down = await stackflow(['down']);
     expect(down.stdout + down.stderr).not.toContain('\\n');
     expect(down.stdout).toMatch(/^crashy: failed: .*\n {2}last log lines:$/m);
-    expect(await stackProcesses(name)).toEqual([]);
+    expect(await stackProcesses(stack.name)).toEqual([]);
   });
 });
