@@ -7,13 +7,14 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import YAML from 'yaml';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { isProcessAlive } from '../../src/process/terminate.js';
 import { lostEmbeddedServer } from '../../src/temporal/index.js';
 import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
 import { testTemporalAddress } from '../support/temporal-server.js';
+import { output } from '../support/cli-stack.js';
 
 const CLI = resolve('bin/stackflow.js');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -79,18 +80,6 @@ async function servicePids(f: Fixture): Promise<Record<string, number>> {
   expect(result.exitCode).toBe(0);
   const status = JSON.parse(result.stdout) as { services: Record<string, { pid: number }> };
   return Object.fromEntries(Object.entries(status.services).map(([name, s]) => [name, s.pid]));
-}
-
-/** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
-function output(child: ResultPromise, pattern: RegExp): Promise<void> {
-  let seen = '';
-  return new Promise((resolvePromise, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) resolvePromise();
-    });
-    child.once('exit', () => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
-  });
 }
 
 const NO_TRACE = /\n\s+at /;

@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import YAML from 'yaml';
-import { stackProcesses } from '../support/harness.js';
-import { crashyStack, stackflowIn, type CliStack } from '../support/cli-stack.js';
+import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
+import { crashyStack, output, stackflowIn, type CliStack } from '../support/cli-stack.js';
+import { findFreePort } from '../../src/temporal/dev-server.js';
 
 let stack: CliStack;
 const stackflow = (args: string[]) => stackflowIn(stack, args);
@@ -37,6 +38,43 @@ describe('words that match the facts', () => {
     expect(bogus.stderr).toMatch(/^TEMPORAL_ADDRESS: "bogus" is not host:port .*e\.g\. TEMPORAL_ADDRESS=127\.0\.0\.1:7233/);
     expect(bogus.stderr).not.toContain('start-dev --port bogus');
     expect(existsSync(stack.env.STACKFLOW_HOME!)).toBe(false);
+  });
+
+  test('a port taken after the preflight: the retry line and the log marker name the holder', async () => {
+    const late = await crashyStack('wordsport', 1);
+    const [dbPort, apiPort] = [await findFreePort(), await findFreePort()];
+    const http = (port: number) => ({ http: { url: `http://127.0.0.1:${port}/health` }, interval: '100ms' });
+    const services = {
+      // db is slow to get ready, so api spawns well after `up` has checked its port.
+      db: { command: ['node', FIXTURE_SERVICE], port: dbPort, env: { READY_DELAY_MS: '1500' }, health: http(dbPort) },
+      api: {
+        command: ['node', FIXTURE_SERVICE],
+        port: apiPort,
+        health: http(apiPort),
+        depends_on: ['db'],
+        restart: { policy: 'on-failure', max_restarts: 1, backoff: { initial: '100ms', max: '200ms' } },
+      },
+    };
+    await writeFile(late.file, YAML.stringify({ name: late.name, services }));
+    const up = stackflowIn(late, ['up', '-d']);
+    let holder: ChildProcess | undefined;
+    try {
+      await output(up, /stack \S+: 2 service/);
+      holder = await holdPort(apiPort);
+      const result = await up;
+      expect(result.exitCode).toBe(1);
+      const held = `port ${apiPort} is held by pid ${holder.pid} \\(`;
+      expect(result.stdout).toMatch(new RegExp(`^api: not started: ${held}.*\\); retry 1/1 in \\S+$`, 'm'));
+      const logs = await stackflowIn(late, ['logs', 'api']);
+      expect(logs.stdout).toMatch(new RegExp(`— not started: ${held}.*\\), restarting in \\d+ms$`, 'm'));
+    } finally {
+      if (holder) {
+        const exited = once(holder, 'exit');
+        holder.kill();
+        await exited;
+      }
+      await stackflowIn(late, ['down']);
+    }
   });
 
   test('start, restart and down say what happened, once and whole', async () => {
