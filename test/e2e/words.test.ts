@@ -86,6 +86,9 @@ describe('words that match the facts', () => {
     expect(already.exitCode).toBe(0);
     expect(already.stdout).toContain('api is already running');
     expect(already.stdout).not.toContain('started');
+    const gaveUp = await stackflow(['start', 'crashy']);
+    expect(gaveUp.exitCode).toBe(1);
+    expect(gaveUp.stderr).toContain('crashy is failed; `stackflow restart crashy` starts it again');
 
     // A port another process holds: exit 2 at once, naming the holder; nothing is started.
     expect((await stackflow(['stop', 'api'])).exitCode).toBe(0);

@@ -43,8 +43,13 @@ export async function start(services: string[], options: { config: string }): Pr
     // The stack workflow starts again only the services that are stopped (or not there yet).
     const toStart = targets.filter((t) => (lookup(before, t)?.state ?? 'stopped') === 'stopped');
     if (!toStart.length) {
-      console.log(`${services.join(', ')} ${services.length === 1 ? 'is' : 'are'} already running`);
-      return EXIT.ok;
+      // Nothing to start: say what each named service is doing; one that failed is not started again here.
+      const given = services.map((s) => [s, lookup(before, s)!.state] as const);
+      const ended = given.filter(([, state]) => state === 'failed' || state === 'blocked' || state === 'completed');
+      const running = given.filter(([s]) => !ended.some(([e]) => e === s)).map(([s]) => s);
+      if (running.length) console.log(`${running.join(', ')} ${running.length === 1 ? 'is' : 'are'} already running`);
+      for (const [s, state] of ended) (state === 'completed' ? console.log : console.error)(`${s} is ${state}; \`stackflow restart ${s}\` starts it again`);
+      return ended.some(([, state]) => state !== 'completed') ? EXIT.failure : EXIT.ok;
     }
     const problems = await preflight({ ...spec, services: Object.fromEntries(toStart.map((t) => [t, spec.services[t]!])) });
     if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
