@@ -160,6 +160,11 @@ export interface BackoffInfo {
   delayMs: number;
   /** True when the process ended before it was ever healthy in that run (a failed start). */
   duringStart: boolean;
+  /**
+   * Why that start failed when no exit tells it (`not started: port 8001 is held by pid 12233 (…)`,
+   * `not ready in time: …`); absent when the process's exit is the cause.
+   */
+  cause?: string;
   /** ISO time at which the back-off began. */
   at: string;
 }

@@ -33,7 +33,7 @@ export interface SpawnInput extends ServiceActivityInput {
   waitFor?: DependencyGate[];
   /**
    * The run boundary written into the service's log just before a fresh spawn (never when an
-   * existing process is adopted): e.g. `— run 3 (2 crash, 0 manual restarts before): node viz.mjs`.
+   * existing process is adopted): e.g. `— run 3 (after 2 crash restarts): node viz.mjs`.
    */
   marker?: string;
 }
@@ -68,9 +68,10 @@ export interface StopInput extends ServiceActivityInput {
   /**
    * Written into the service's log once its process is gone (nothing else writes then):
    * `— exited (SIGKILL), restarting in 950ms`. `exit` is the run's own exit when supervision saw it;
-   * without it the exit the stop observed is used.
+   * without it the exit the stop observed is used. `cause` replaces the exit when a start failed
+   * for a reason the exit does not tell: `— not started: port 8001 is held by pid 12233 (…), restarting in 1070ms`.
    */
-  marker?: { exit?: ExitInfo; then: string };
+  marker?: { exit?: ExitInfo; cause?: string; then: string };
 }
 
 export interface SupervisionResult {

@@ -2,7 +2,7 @@
 // They run on `stackflow@<host>`, so every process they touch belongs to this machine.
 import { ApplicationFailure, Context, CancelledFailure } from '@temporalio/activity';
 import { ProcessManager } from '../process/manager.js';
-import { ServiceStartError } from '../process/errors.js';
+import { ServiceStartError, startFailureCause } from '../process/errors.js';
 import { readRecord, type ProcessRecord } from '../process/record.js';
 import type { ProbeContext } from '../health/probes.js';
 import { loopbackUrl } from '../health/listeners.js';
@@ -191,7 +191,7 @@ export function createActivities({ bus = new ReadinessBus(), address = '127.0.0.
       // The process group is gone: nothing else writes to its log now.
       if (marker) {
         const exit = marker.exit ?? stopped.exit;
-        await appendLogMarker(managerFor(stackDir).logFile(spec.name), `— ${describeExitShort(exit)}, ${marker.then}`);
+        await appendLogMarker(managerFor(stackDir).logFile(spec.name), `— ${marker.cause ?? describeExitShort(exit)}, ${marker.then}`);
       }
       return stopped;
     },
@@ -339,10 +339,16 @@ async function withHeartbeats<T>(details: () => object, work: (signal: AbortSign
   }
 }
 
-function asStartFailure(err: unknown): unknown {
+/**
+ * A ServiceStartError as the non-retryable ApplicationFailure the service workflow reads (type
+ * `ServiceStartError`, its details plus `cause`, see `startFailureCause`); anything else unchanged.
+ */
+export function asStartFailure(err: unknown): unknown {
   if (err instanceof CancelledFailure) return err;
   if (err instanceof ServiceStartError) {
-    return ApplicationFailure.create({ message: err.message, type: 'ServiceStartError', nonRetryable: true, details: [err.details] });
+    // `cause`: the few words the service workflow puts in its retry line and log marker.
+    const details = { ...err.details, cause: startFailureCause(err.details) };
+    return ApplicationFailure.create({ message: err.message, type: 'ServiceStartError', nonRetryable: true, details: [details] });
   }
   return err;
 }

@@ -1,4 +1,5 @@
 // Terminal output: colours (off for NO_COLOR or a non-TTY), log prefixes, tables.
+import { escapeControl } from '../config/problems.js';
 const PALETTE = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -93,4 +94,17 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)}K`;
   if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)}M`;
   return `${(bytes / 1024 / 1024 / 1024).toFixed(2)}G`;
+}
+
+/**
+ * A service's error as every command prints it: `<name>: [<state>: ]<error>`, the service named
+ * once (an error that already starts with `<name>: ` or `<name> ` is not prefixed again), and a
+ * multi-line error (a start failure's last log lines) as indented lines, each escaped on its own,
+ * as `status <svc>` shows it.
+ */
+export function serviceErrorText(name: string, error: string, state?: string): string {
+  const [first = '', ...rest] = error.trimEnd().split('\n');
+  const own = first.startsWith(`${name}: `) ? first.slice(name.length + 2) : first;
+  const head = !state && own.startsWith(`${name} `) ? own : `${name}: ${state ? `${state}: ` : ''}${own}`;
+  return [head, ...rest.map((line) => (line.startsWith('  ') ? line : `  ${line}`))].map(escapeControl).join('\n');
 }

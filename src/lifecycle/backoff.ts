@@ -53,3 +53,16 @@ export function describeExitShort(exit: { code: number | null; signal: string | 
   if (exit.signal) return `exited (${exit.signal})`;
   return exit.code === null ? 'exited' : `exited (code ${exit.code})`;
 }
+
+/**
+ * The run boundary written into a service's log before each spawn, one wording for every run: the
+ * run's number (from 1), the restarts before it only when there were some, then the command:
+ * `— run 1: node data.mjs`, `— run 2 (after 1 manual restart): …`, `— run 4 (after 2 crash restarts, 1 manual restart): …`.
+ */
+export function runMarkerLine(restarts: number, manualRestarts: number, command: string[]): string {
+  const counts = [
+    restarts > 0 && `${restarts} crash restart${restarts === 1 ? '' : 's'}`,
+    manualRestarts > 0 && `${manualRestarts} manual restart${manualRestarts === 1 ? '' : 's'}`,
+  ].filter(Boolean);
+  return `— run ${restarts + manualRestarts + 1}${counts.length ? ` (after ${counts.join(', ')})` : ''}: ${command.join(' ')}`;
+}

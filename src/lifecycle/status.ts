@@ -6,11 +6,16 @@ export type StackPhase = 'running' | 'draining' | 'drained';
 const SETTLED_OK: ReadonlySet<ServiceState> = new Set(['healthy', 'completed']);
 const BROKEN: ReadonlySet<ServiceState> = new Set(['failed', 'blocked']);
 
+/**
+ * The stack's state from its services' and its own phase. While the stack runs, a `stopped` service
+ * was stopped on request (`stackflow stop`): settled, so the others' states decide (`running` with
+ * it shown `stopped`), never `starting` for good.
+ */
 export function reduceStackState(services: ServiceStatus[], phase: StackPhase): StackState {
   if (phase === 'drained') return services.some((s) => s.state === 'failed') ? 'failed' : 'stopped';
   if (phase === 'draining') return 'stopping';
   if (services.some((s) => BROKEN.has(s.state))) return 'degraded';
-  if (services.every((s) => SETTLED_OK.has(s.state))) return 'running';
+  if (services.every((s) => SETTLED_OK.has(s.state) || s.state === 'stopped')) return 'running';
   return 'starting';
 }
 

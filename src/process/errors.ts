@@ -63,6 +63,17 @@ export class ServiceStartError extends Error {
   }
 }
 
+/**
+ * Why a start failed, in a few words, when no exit of the process tells it (a port held by another
+ * process, a missing executable, a readiness timeout): `not started: port 8001 is held by pid 12233
+ * (python3 -m http.server)`. Null for a process that exited or was killed during its start (its exit
+ * says it). One line: what the retry line and the log marker print.
+ */
+export function startFailureCause(d: ServiceStartDetails): string | null {
+  if (d.reason === 'exit' || d.reason === 'signal') return null;
+  return describe(d).split('\n', 1)[0]!;
+}
+
 function formatMessage(d: ServiceStartDetails): string {
   const what = describe(d);
   const lines = [`${d.service}: ${what} (command: ${formatCommand(d.command)})`];

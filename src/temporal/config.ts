@@ -2,6 +2,7 @@
 // no SDK client here, so the commands' light read path can know the address without loading it.
 import type { ConnectionOptions, Metadata } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { InvalidSettingError } from './errors.js';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
@@ -33,6 +34,8 @@ export interface TemporalConfigOptions {
  * Connection settings from `@temporalio/envconfig`: the Temporal client config file
  * (TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE) overridden by TEMPORAL_* variables (address,
  * namespace, TLS, API key), with stackflow's defaults for address and namespace.
+ * @throws InvalidSettingError (exit 2) when the address is not `host:port` (port 1–65535), naming
+ *   where it came from, before anything connects or starts.
  */
 export function loadTemporalConfig(opts: TemporalConfigOptions = {}): TemporalConfig {
   const env = opts.env ?? process.env;
@@ -45,6 +48,13 @@ export function loadTemporalConfig(opts: TemporalConfigOptions = {}): TemporalCo
   const address = opts.address ?? configured ?? DEFAULT_TEMPORAL_ADDRESS;
   const addressSource =
     opts.address !== undefined ? 'override' : setEnv.TEMPORAL_ADDRESS ? 'env' : configured ? 'config-file' : 'default';
+  if (!isHostPort(address)) {
+    const where = { override: 'the Temporal address', env: 'TEMPORAL_ADDRESS', 'config-file': "the Temporal client config file's address", default: 'the default address' }[addressSource];
+    throw new InvalidSettingError(
+      `${where}: ${JSON.stringify(address)} is not host:port with a port from 1 to 65535 ` +
+        `(e.g. TEMPORAL_ADDRESS=127.0.0.1:7233 or temporal.example.com:7233; unset it to let stackflow start a local dev server)`,
+    );
+  }
   return {
     address,
     addressSource,
@@ -58,3 +68,9 @@ export function loadTemporalConfig(opts: TemporalConfigOptions = {}): TemporalCo
   };
 }
 
+
+/** `host:port` or `[v6]:port` with a non-empty host and a decimal port from 1 to 65535. */
+export function isHostPort(address: string): boolean {
+  const match = /^(\[[^\]]+\]|[^:\s\[\]]+):(\d{1,5})$/.exec(address);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+}

@@ -119,6 +119,27 @@ export async function isTemporalReachable(
   }
 }
 
+/**
+ * The first port from `from` on (at most `tries` of them) that is not in `avoid` and that a trial
+ * bind on 127.0.0.1 finds free, else any free port (findFreePort): a port to suggest to a person.
+ */
+export async function suggestFreePort(from: number, avoid: readonly number[], tries = 50): Promise<number> {
+  for (let port = from; port < from + tries && port <= 65535; port++) {
+    if (!avoid.includes(port) && (await canListen(port))) return port;
+  }
+  return findFreePort();
+}
+
+/** True when a listener on 127.0.0.1:`port` can be opened now (and is closed again at once). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
 export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

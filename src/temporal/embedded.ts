@@ -7,7 +7,8 @@ import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { resolveTemporalCli } from './cli-binary.js';
 import { DEFAULT_TEMPORAL_NAMESPACE, loadTemporalConfig, type TemporalConfig } from './connection.js';
-import { findFreePort, isPortOpen, isTemporalReachable, startDevServer } from './dev-server.js';
+import { findFreePort, isPortOpen, isTemporalReachable, startDevServer, suggestFreePort } from './dev-server.js';
+import { DEFAULT_CODEC_PORT } from '../codec/endpoint.js';
 import { EmbeddedDatabaseLostError, InvalidSettingError, TemporalUnreachableError } from './errors.js';
 import { withFileLock } from './lock.js';
 import { embeddedFiles as files, liveRecord, writeRecord, type EmbeddedRecord } from './embedded-record.js';
@@ -143,8 +144,11 @@ async function startEmbedded(opts: EnsureTemporalOptions, config: TemporalConfig
   try {
     const uiPort = embeddedUiPort(opts.env);
     if (await isPortOpen('127.0.0.1', uiPort, REACHABLE_TIMEOUT_MS)) {
+      // Never the codec endpoint's port (8234 by default, beside the UI's 8233): the worker serves it.
+      const codecPort = opts.codecEndpoint === undefined ? DEFAULT_CODEC_PORT : Number(new URL(opts.codecEndpoint).port);
+      const free = await suggestFreePort(uiPort + 1, [DEFAULT_CODEC_PORT, codecPort, EMBEDDED_PORT]);
       throw new InvalidSettingError(
-        `port ${uiPort} (the Temporal Web UI of the embedded server) is taken by another process: set ${UI_PORT_VARIABLE} to a free port, e.g. ${UI_PORT_VARIABLE}=${uiPort + 1}`,
+        `port ${uiPort} (the Temporal Web UI of the embedded server) is taken by another process: set ${UI_PORT_VARIABLE} to a free port, e.g. ${UI_PORT_VARIABLE}=${free}`,
       );
     }
     const cliPath = await resolveTemporalCli({ log: opts.log, env: opts.env });

@@ -21,7 +21,7 @@ import { HandlerUnfinishedPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities/index.js';
 import type { ReportTo, SpawnResult, StopResult } from '../activities/contract.js';
 import type { ExitInfo, ProcessRef, ServiceSpec, ServiceState } from '../model.js';
-import { describeExitShort, nextStep, type NextStep } from '../lifecycle/backoff.js';
+import { describeExitShort, nextStep, runMarkerLine, type NextStep } from '../lifecycle/backoff.js';
 import { describeGates, describeProbe, type DependencyGate } from '../lifecycle/plan.js';
 import {
   dependenciesMetSignal,
@@ -78,7 +78,8 @@ export interface ServiceOutcome {
 
 type AttemptResult =
   | { kind: 'ended'; exit: ExitInfo | null; detail: string; failed: boolean; beforeHealthy: boolean }
-  | { kind: 'start-failed'; detail: string }
+  /** `cause`: why, when the exit does not tell it (a port held by another process, …). */
+  | { kind: 'start-failed'; detail: string; cause: string | null }
   | { kind: 'interrupted' };
 
 export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<ServiceOutcome> {
@@ -217,7 +218,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       });
     } catch (err) {
       if (isCancellation(err)) return { kind: 'interrupted' };
-      if (err instanceof ActivityFailure) return { kind: 'start-failed', detail: failureMessage(err) };
+      if (err instanceof ActivityFailure) return { kind: 'start-failed', detail: failureMessage(err), cause: startFailureOf(err) };
       throw err;
     } finally {
       attemptScope = undefined;
@@ -228,7 +229,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
    * Deregisters and stops the process (the registry never holds the stop up); retried until it is
    * done. The host then marks in the service's log how the run ended and what follows (`next`).
    */
-  async function stopProcess(exit: ExitInfo | null | undefined, next: NextStep | null): Promise<StopResult> {
+  async function stopProcess(exit: ExitInfo | null | undefined, cause: string | null, next: NextStep | null): Promise<StopResult> {
     const after = stopRequested ? stopAfter : [];
     const why = stopRequested ? '' : restartCause ? ` for restart (${restartCause})` : restartRequested ? ' for restart' : '';
     const order = after.length ? ` once ${after.join(', ')} stopped` : '';
@@ -243,7 +244,7 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
             : 'completed';
     const stopped = await activities.stopService.executeWithOptions(
       { ...stopOptions(input), summary: `stop ${name}${why}${order}: ${spec.shutdown.signal}, SIGKILL after ${spec.shutdown.timeoutMs}ms` },
-      [{ stackDir, spec, after, marker: { ...(exit && { exit }), then } }],
+      [{ stackDir, spec, after, marker: { ...(exit && { exit }), ...(cause && { cause }), then } }],
     );
     bookkeepingError = stopped.registryError ?? bookkeepingError;
     leftRunning = stopped.remaining;
@@ -275,14 +276,15 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       });
     }
     restartRequested = false;
-    runMarker = `— run ${restarts + manualRestarts + 1}${phase === 'restarting' ? ` (${restarts} crash, ${manualRestarts} manual restarts before)` : ''}: ${spec.command.join(' ')}`;
+    runMarker = runMarkerLine(restarts, manualRestarts, spec.command);
     const result = await attempt(phase);
     if (result.kind === 'ended') lastExit = result.exit;
     // Decided before the clean-up, so the host can write it into the service's log after the exit.
     const failed = result.kind === 'start-failed' || (result.kind === 'ended' && result.failed);
     const reason = result.kind === 'interrupted' ? '' : result.detail;
     const next = result.kind === 'interrupted' ? null : nextStep(spec.restart, { failed, reason }, restartTimes, Date.now(), Math.random);
-    const stopped = await stopProcess(result.kind === 'ended' ? result.exit : undefined, next);
+    const cause = result.kind === 'start-failed' ? result.cause : null;
+    const stopped = await stopProcess(result.kind === 'ended' ? result.exit : undefined, cause, next);
     if (result.kind !== 'ended') lastExit = stopped.exit ?? lastExit;
     if (stopRequested) return await finish({ state: 'stopped', error: null });
 
@@ -303,11 +305,12 @@ export async function serviceWorkflow(input: ServiceWorkflowInput): Promise<Serv
       maxAttempts: spec.restart.maxRestarts,
       delayMs: next.delayMs,
       duringStart: result.kind === 'start-failed' || (result.kind === 'ended' && result.beforeHealthy),
+      ...(cause && { cause }),
       at: new Date().toISOString(),
     };
     void report('restarting', { pid: null, lastExit, error: reason, backoff });
     await condition(() => stopRequested || restartRequested, next.delayMs, {
-      summary: `back-off ${name} ${next.delayMs}ms after ${describeExitShort(lastExit)} (restart ${next.attempt}/${spec.restart.maxRestarts})`,
+      summary: `back-off ${name} ${next.delayMs}ms after ${cause ?? describeExitShort(lastExit)} (restart ${next.attempt}/${spec.restart.maxRestarts})`,
     });
     if (stopRequested) return await finish({ state: 'stopped', error: null });
     restartTimes.splice(0, restartTimes.length, ...next.recent, Date.now());
@@ -378,6 +381,17 @@ function gatedSpawnOptions(input: ServiceWorkflowInput): ActivityOptions {
   };
 }
 
+/**
+ * A failed start's cause in a few words, when its exit does not tell it: the `cause` the activity
+ * put in the ServiceStartError's details (src/activities/index.ts, `asStartFailure`).
+ */
+function startFailureOf(err: ActivityFailure): string | null {
+  const cause = err.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== 'ServiceStartError') return null;
+  const details = cause.details?.[0] as { cause?: unknown } | undefined;
+  return typeof details?.cause === 'string' ? details.cause : null;
+}
+
 function failureMessage(err: ActivityFailure): string {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) return cause.message;
@@ -389,7 +403,7 @@ function serviceStateDetails(state: ServiceState, fields: Omit<ServiceReport, 's
   const parts = [`**${state}**`, `restarts ${fields.restarts ?? 0} (crash) · ${fields.manualRestarts ?? 0} (manual)`];
   if (fields.pid) parts.push(`pid ${fields.pid}`);
   const b = fields.backoff;
-  if (b) parts.push(`retry ${b.attempt}/${b.maxAttempts} in ${b.delayMs}ms after ${describeExitShort(fields.lastExit)}`);
+  if (b) parts.push(`retry ${b.attempt}/${b.maxAttempts} in ${b.delayMs}ms after ${b.cause ?? describeExitShort(fields.lastExit)}`);
   return `${parts.join(' · ')}${fields.error ? `\n\n${fields.error}` : ''}`;
 }
 

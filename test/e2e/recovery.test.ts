@@ -7,13 +7,14 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import YAML from 'yaml';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { isProcessAlive } from '../../src/process/terminate.js';
 import { lostEmbeddedServer } from '../../src/temporal/index.js';
 import { FIXTURE_SERVICE, stackProcesses } from '../support/harness.js';
 import { connectTestClient, testTemporalAddress } from '../support/temporal-server.js';
+import { output } from '../support/cli-stack.js';
 
 const CLI = resolve('bin/stackflow.js');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -101,18 +102,6 @@ async function statusUntil(f: Fixture, done: (status: Status) => boolean): Promi
   } finally {
     watch.kill();
   }
-}
-
-/** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
-function output(child: ResultPromise, pattern: RegExp): Promise<void> {
-  let seen = '';
-  return new Promise((resolvePromise, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (pattern.test(seen)) resolvePromise();
-    });
-    child.once('exit', () => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
-  });
 }
 
 const NO_TRACE = /\n\s+at /;
@@ -342,10 +331,10 @@ describe('no Temporal server (item 4)', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('STACKFLOW_UI_PORT: expected a port number');
 
-    // 8233 taken inside the namespace: a listener started there first, then `up`.
-    const script = `require('net').createServer().listen(8233, '127.0.0.1', () => {
+    // 8233 taken inside the namespace (and 8235): listeners started there first, then `up`.
+    const script = `const net = require('net'); net.createServer().listen(8235, '127.0.0.1', () => net.createServer().listen(8233, '127.0.0.1', () => {
       const r = require('child_process').spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'up', '-d', '-c', ${JSON.stringify(f.file)}], { encoding: 'utf8' });
-      process.stdout.write(JSON.stringify(r)); process.exit(0); })`;
+      process.stdout.write(JSON.stringify(r)); process.exit(0); }))`;
     const inNs = await execa('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '-e', script], {
       reject: false,
       env: { STACKFLOW_HOME: f.home, NO_COLOR: '1', PATH: process.env.PATH! },
@@ -354,6 +343,8 @@ describe('no Temporal server (item 4)', () => {
     const child = JSON.parse(inNs.stdout) as { status: number; stderr: string };
     expect(child.stderr).toContain('port 8233');
     expect(child.stderr).toContain('set STACKFLOW_UI_PORT');
+    // The port suggested is free: not the codec endpoint's 8234, not the taken 8235.
+    expect(child.stderr).toContain('e.g. STACKFLOW_UI_PORT=8236');
     expect(child.status).toBe(2);
   });
 });

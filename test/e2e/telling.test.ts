@@ -68,12 +68,12 @@ describe('what the terminal tells', () => {
     const crashyLogs = (await stackflow(['logs', 'crashy'])).stdout;
     expect(crashyLogs).toMatch(/^crashy +\| — run 1: node /m);
     expect(crashyLogs).toMatch(/^crashy +\| — exited \(code 1\), restarting in \d+ms$/m);
-    expect(crashyLogs).toMatch(/^crashy +\| — run 3 \(2 crash, 0 manual restarts before\): node /m);
+    expect(crashyLogs).toMatch(/^crashy +\| — run 3 \(after 2 crash restarts\): node /m);
     expect(crashyLogs).toMatch(/^crashy +\| — exited \(code 1\), not restarted: gave up after 2 restarts/m);
     const dbLogs = (await stackflow(['logs', 'db'])).stdout.split('\n');
     const stopped = dbLogs.findIndex((l) => /— exited \(code 0\), restarting now \(restart requested\)$/.test(l));
     expect(stopped).toBeGreaterThan(0);
-    expect(dbLogs[stopped + 1]).toMatch(/— run 2 \(0 crash, 1 manual restarts before\)/);
+    expect(dbLogs[stopped + 1]).toMatch(/— run 2 \(after 1 manual restart\): node /);
 
     // 10: -t stamps each line with its time; --since cuts by line: the first run's lines are older.
     const stamped = (await stackflow(['logs', 'db', '-t'])).stdout.split('\n').filter(Boolean);

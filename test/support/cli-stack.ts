@@ -2,8 +2,9 @@
 // STACKFLOW_HOME and task queue on the jest run's dev server.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
 import YAML from 'yaml';
 import { findFreePort } from '../../src/temporal/dev-server.js';
 import { FIXTURE_SERVICE } from './harness.js';
@@ -48,4 +49,21 @@ export async function crashyStack(prefix: string, maxRestarts: number): Promise<
     NO_COLOR: '1',
   };
   return { dir, file, name, env };
+}
+
+/** `stackflow <args> -c <its file>` as a user runs it, in the stack's environment plus `extraEnv`; never rejects. */
+export function stackflowIn(stack: CliStack, args: string[], extraEnv: Record<string, string> = {}) {
+  return execa(process.execPath, [resolve('bin/stackflow.js'), ...args, '-c', stack.file], { reject: false, env: { ...stack.env, ...extraEnv } });
+}
+
+/** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
+export function output(child: ResultPromise, pattern: RegExp): Promise<void> {
+  let seen = '';
+  return new Promise((resolvePromise, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) resolvePromise();
+    });
+    child.once('exit', () => reject(new Error(`exited before printing ${pattern}:\n${seen}`)));
+  });
 }

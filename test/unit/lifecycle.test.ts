@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { backoffDelay, restartsInWindow, RESTART_WINDOW_MS } from '../../src/lifecycle/backoff.js';
+import { backoffDelay, restartsInWindow, runMarkerLine, RESTART_WINDOW_MS } from '../../src/lifecycle/backoff.js';
 import { dependencyVerdict } from '../../src/lifecycle/dependencies.js';
 import { emptyServiceStatus, isSettled, reduceStackState } from '../../src/lifecycle/status.js';
 import { isEmptyPlan, planReload } from '../../src/lifecycle/reload.js';
@@ -55,10 +55,25 @@ describe('dependencyVerdict', () => {
   });
 });
 
+describe('runMarkerLine', () => {
+  test('one wording for every run; the restarts before it only when there were some', () => {
+    expect(runMarkerLine(0, 0, ['node', 'data.mjs'])).toBe('— run 1: node data.mjs');
+    expect(runMarkerLine(0, 1, ['node', 'data.mjs'])).toBe('— run 2 (after 1 manual restart): node data.mjs');
+    expect(runMarkerLine(2, 0, ['x'])).toBe('— run 3 (after 2 crash restarts): x');
+    expect(runMarkerLine(2, 1, ['x'])).toBe('— run 4 (after 2 crash restarts, 1 manual restart): x');
+  });
+});
+
 describe('reduceStackState', () => {
   test('starting while anything is on its way, running once all are healthy or done', () => {
     expect(reduceStackState([service('healthy'), service('starting')], 'running')).toBe('starting');
     expect(reduceStackState([service('healthy'), service('completed')], 'running')).toBe('running');
+  });
+
+  test('a service stopped on request while the stack runs is settled: running, not starting', () => {
+    expect(reduceStackState([service('healthy'), service('stopped')], 'running')).toBe('running');
+    expect(reduceStackState([service('starting'), service('stopped')], 'running')).toBe('starting');
+    expect(reduceStackState([service('stopped'), service('failed')], 'running')).toBe('degraded');
   });
 
   test('degraded as soon as one service failed or is blocked', () => {

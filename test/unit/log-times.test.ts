@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { appendLogMarker, appendTimeMark, readTimeMarks, sampleLogTimes, timeOf, timesFile } from '../../src/process/log-times.js';
 import { retryLine, stoppedLine } from '../../src/cli/view/events.js';
+import { ServiceStartError, startFailureCause } from '../../src/process/errors.js';
 import { emptyServiceStatus } from '../../src/lifecycle/status.js';
 import { nextStep } from '../../src/lifecycle/backoff.js';
 
@@ -95,6 +96,17 @@ describe('event lines', () => {
     expect(retryLine('viz', now, base)?.line).toBe('viz exited (code 1) during start; retry 2/5 in 4.0s');
     // The same back-off seen again prints nothing.
     expect(retryLine('viz', now, now)).toBeNull();
+  });
+
+  test('a start that never ran names its cause, not "ended"', () => {
+    const cause = startFailureCause(
+      new ServiceStartError({ service: 'data', command: ['node', 'data.mjs'], reason: 'port', detail: 'port 8001 is held by pid 12233 (python3 -m http.server)' }).details,
+    );
+    const backoff = { attempt: 2, maxAttempts: 5, delayMs: 4000, duringStart: true, at: '2026-01-01T00:00:00.000Z', cause: cause! };
+    const now = { ...base, state: 'restarting' as const, backoff };
+    expect(retryLine('data', now, base)?.line).toBe('data: not started: port 8001 is held by pid 12233 (python3 -m http.server); retry 2/5 in 4.0s');
+    // A process that exited during its start: its exit is the cause.
+    expect(startFailureCause(ServiceStartError.fromExit('data', ['node'], { code: 1, signal: null, at: backoff.at }, ['boom']).details)).toBeNull();
   });
 
   test('a stop line from the drain start to the exit, only for a service seen running', () => {

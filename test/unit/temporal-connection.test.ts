@@ -30,6 +30,16 @@ describe('loadTemporalConfig', () => {
     });
   });
 
+  test('an address that is not host:port is refused naming TEMPORAL_ADDRESS, with an example (exit 2)', () => {
+    for (const bogus of ['bogus', 'localhost:', ':7233', 'host:0', 'host:65536', 'host:72x3', 'a b:7233']) {
+      expect(() => loadTemporalConfig({ env: { TEMPORAL_ADDRESS: bogus } })).toThrow(
+        expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^TEMPORAL_ADDRESS: ".*" is not host:port .*e\.g\. TEMPORAL_ADDRESS=127\.0\.0\.1:7233/) }),
+      );
+    }
+    expect(loadTemporalConfig({ env: { TEMPORAL_ADDRESS: '[::1]:7233' } }).address).toBe('[::1]:7233');
+    expect(loadTemporalConfig({ env: { TEMPORAL_ADDRESS: 'temporal.internal:65535' } }).address).toBe('temporal.internal:65535');
+  });
+
   test('empty variables count as unset', () => {
     expect(loadTemporalConfig({ env: { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '' } })).toMatchObject({
       address: '127.0.0.1:7233',

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ServiceStatus } from '../../src/model.js';
 import { elapsedText, serviceLines, type StartupViewInput } from '../../src/cli/view/service-lines.js';
 import { frame } from '../../src/cli/view/redraw.js';
-import { truncateVisible, visibleLength } from '../../src/cli/output.js';
+import { serviceErrorText, truncateVisible, visibleLength } from '../../src/cli/output.js';
 import { emptyServiceStatus } from '../../src/lifecycle/status.js';
 
 const UP = Date.parse('2025-06-01T12:00:00.000Z');
@@ -106,5 +106,22 @@ describe('redraw frame', () => {
     expect(truncateVisible('\x1b[32mhealthy\x1b[0m pid 1', 4)).toBe('\x1b[32mheal\x1b[0m');
     expect(truncateVisible('✔ data', 3)).toBe('✔ d');
     expect(truncateVisible('short', 10)).toBe('short');
+  });
+});
+
+describe('serviceErrorText', () => {
+  it('names the service once, whether or not the error already does', () => {
+    expect(serviceErrorText('flaky', 'flaky did not become healthy again: it is failed')).toBe('flaky did not become healthy again: it is failed');
+    expect(serviceErrorText('flaky', 'flaky: exited with code 1 during start', 'failed')).toBe('flaky: failed: exited with code 1 during start');
+    expect(serviceErrorText('api', 'gave up after 2 restarts', 'failed')).toBe('api: failed: gave up after 2 restarts');
+  });
+
+  it('prints a multi-line error as indented lines, each escaped on its own', () => {
+    const error = 'crashy: exited with code 1 during start (command: node x.mjs)\n  last log lines:\n  | boom\u001b[31m';
+    expect(serviceErrorText('crashy', error, 'failed').split('\n')).toEqual([
+      'crashy: failed: exited with code 1 during start (command: node x.mjs)',
+      '  last log lines:',
+      '  | boom\\u001b[31m',
+    ]);
   });
 });

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { tellStack, type createActivities } from '../../src/activities/index.js';
+import { asStartFailure, tellStack, type createActivities } from '../../src/activities/index.js';
 import type { AwaitHealthyInput, SpawnInput, StopInput } from '../../src/activities/contract.js';
 import type { ServiceSpec, StackSpec, StackStatus } from '../../src/model.js';
 import { WORKFLOW_BUNDLE_PATH } from '../../src/paths.js';
@@ -25,6 +25,7 @@ import {
 import { serviceWorkflow, stackWorkflow } from '../../src/workflows/index.js';
 import { DEFAULT_TUNING, type ServiceWorkflowInput } from '../../src/workflows/service.js';
 import { serviceSpec } from '../fixtures/proc/helpers.js';
+import { ServiceStartError } from '../../src/process/errors.js';
 import { testTemporalAddress } from '../support/temporal-server.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -141,6 +142,25 @@ describe('service workflow decisions', () => {
     expect(calls.filter((c) => c === 'spawnService api')).toHaveLength(3);
     // Every attempt's process group is cleaned up before the next decision.
     expect(calls.filter((c) => c === 'stopService api')).toHaveLength(3);
+  });
+
+  test('a start that failed without an exit (a port held by another process) marks its cause in the log', async () => {
+    const markers: string[] = [];
+    const held = new ServiceStartError({ service: 'data', command: ['x'], reason: 'port', detail: 'port 8001 is held by pid 12233 (python3 -m http.server)' });
+    const { activities } = stubs({
+      spawnService: async () => {
+        throw asStartFailure(held);
+      },
+      stopService: async (input: StopInput) => {
+        if (input.marker) markers.push(`${input.marker.cause ?? 'no cause'}, ${input.marker.then}`);
+        return { exit: null, escalated: false, remaining: [], notOurs: [] };
+      },
+    });
+    const spec = serviceSpec('data', ['x'], { restart: { policy: 'on-failure', maxRestarts: 1, backoff: fastBackoff } });
+    await withWorkers(activities, (queue) =>
+      env.client.workflow.execute(serviceWorkflow, { taskQueue: queue, workflowId: `data-${randomUUID()}`, args: [serviceInput(queue, spec)] }),
+    ).catch((err: unknown) => err);
+    expect(markers[0]).toMatch(/^not started: port 8001 is held by pid 12233 \(python3 -m http\.server\), restarting in \d+ms$/);
   });
 
   test('a stop that could not end every process of the service says which: leftRunning and the error name them', async () => {

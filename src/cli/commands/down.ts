@@ -3,7 +3,7 @@ import type { StackStatus } from '../../model.js';
 import { EmbeddedDatabaseLostError, stopEmbedded } from '../../temporal/index.js';
 import { CliError, EXIT } from '../errors.js';
 import { parseDuration } from '../../config/index.js';
-import { dim, formatDuration, green, yellow } from '../output.js';
+import { dim, formatDuration, green, serviceErrorText, yellow } from '../output.js';
 import { findSession, hasBackgroundWorker, noServerMessage, startInProcessWorker, stopBackgroundWorker, type Session } from '../session.js';
 import { locateStackOrExit } from '../locate-stack.js';
 import { eventLines, followEvents } from '../progress.js';
@@ -181,7 +181,7 @@ export async function drainStack(session: Session, stack: string, reason: string
 /** What the drain left to say: services that failed or carry an error, processes that outlived it, or how long it took. */
 function reportDrained(stack: string, final: StackStatus | null, ms: number): void {
   for (const [name, s] of Object.entries(final?.services ?? {})) {
-    if (s.state === 'failed' || s.error) say(yellow(escapeControl(`${name}: ${s.state}: ${s.error ?? ''}`)));
+    if (s.state === 'failed' || s.error) say(yellow(serviceErrorText(name, s.error ?? 'no reason recorded', s.state)));
   }
   const left = leftRunning(final);
   if (left.length) say(yellow(escapeControl(`processes of ${left.join(', ')} outlived the drain (named above): stop them by hand`)));

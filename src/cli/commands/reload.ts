@@ -4,7 +4,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { formatProblem, preflight } from '../../config/index.js';
 import { isEmptyPlan, planReload, type ReloadPlan } from '../../lifecycle/reload.js';
 import { CliError, EXIT } from '../errors.js';
-import { bold, dim, formatDuration, green } from '../output.js';
+import { bold, dim, formatDuration, green, serviceErrorText } from '../output.js';
 import { findSession, noServerMessage, QUERY_DEADLINE_MS, requireWorker } from '../session.js';
 import { loadStackOrExit } from '../stack-file.js';
 import { followEvents } from '../progress.js';
@@ -43,7 +43,7 @@ export async function reload(options: { config: string }): Promise<number> {
     }
     const after = await session.stacks.status(spec.name);
     const broken = toStart.filter((name) => after?.services[name] && after.services[name].state !== 'healthy' && after.services[name].state !== 'completed');
-    for (const name of broken) console.error(`${name}: ${after!.services[name].state}: ${after!.services[name].error ?? ''}`);
+    for (const name of broken) console.error(serviceErrorText(name, after!.services[name].error ?? 'no reason recorded', after!.services[name].state));
     if (broken.length) return EXIT.failure;
     console.log(green(`reloaded in ${formatDuration(Date.now() - started)}`));
     return EXIT.ok;

@@ -2,7 +2,7 @@
 // answers once the service is healthy again (or says why it is not).
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CliError, EXIT } from '../errors.js';
-import { formatDuration, green } from '../output.js';
+import { formatDuration, green, serviceErrorText } from '../output.js';
 import { findSession, noServerMessage, requireWorker } from '../session.js';
 import { loadStackOrExit, requireKnownServices } from '../stack-file.js';
 
@@ -27,7 +27,7 @@ export async function restart(services: string[], options: RestartOptions): Prom
       try {
         bounced = await session.stacks.restart(loaded.spec.name, service, options.withDependents);
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`${service}: ${err.cause?.message ?? err.message}`, EXIT.failure);
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(serviceErrorText(service, err.cause?.message ?? err.message), EXIT.failure);
         throw err;
       }
       const withThem = options.withDependents ? `; dependents stopped and started again: ${bounced.length ? bounced.join(', ') : 'none running'}` : '';

@@ -4,11 +4,12 @@ import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
 import type { LoadedStack } from '../../config/index.js';
 import { CliError, EXIT } from '../errors.js';
-import { formatDuration, green, red } from '../output.js';
+import { formatDuration, green, red, serviceErrorText } from '../output.js';
 import { stoppedMeanwhile, unhealthyServices, watchUntilSettled } from '../progress.js';
 import { findSession, noServerMessage, requireWorker, type Session } from '../session.js';
 import { loadStackOrExit, requireKnownServices } from '../stack-file.js';
-import { parseDuration, escapeControl } from '../../config/index.js';
+import { parseDuration, escapeControl, formatProblem, preflight } from '../../config/index.js';
+import { lookup } from '../../name-map.js';
 
 /** A running stack with a worker, or the sentence why not (exit 1); never starts a server. */
 async function runningStack(services: string[], config: string): Promise<{ loaded: LoadedStack; session: Session }> {
@@ -27,20 +28,38 @@ async function runningStack(services: string[], config: string): Promise<{ loade
   return { loaded, session };
 }
 
-/** Starts services (and what they depend on) in the running stack; returns once they have settled. */
+/**
+ * Starts services (and what they depend on) in the running stack; returns once they have settled.
+ * As `up` does, checks first what would stop the ones not running from starting (a port another
+ * process holds: exit 2 naming the holder). Names only the services this command started.
+ */
 export async function start(services: string[], options: { config: string }): Promise<number> {
   const { loaded, session } = await runningStack(services, options.config);
   const { spec } = loaded;
   try {
     const began = Date.now();
     const targets = withDependencies(dependencyMap(spec), services);
+    const before = (await session.stacks.status(spec.name))?.services ?? {};
+    // The stack workflow starts again only the services that are stopped (or not there yet).
+    const toStart = targets.filter((t) => (lookup(before, t)?.state ?? 'stopped') === 'stopped');
+    if (!toStart.length) {
+      // Nothing to start: say what each named service is doing; one that failed is not started again here.
+      const given = services.map((s) => [s, lookup(before, s)!.state] as const);
+      const ended = given.filter(([, state]) => state === 'failed' || state === 'blocked' || state === 'completed');
+      const running = given.filter(([s]) => !ended.some(([e]) => e === s)).map(([s]) => s);
+      if (running.length) console.log(`${running.join(', ')} ${running.length === 1 ? 'is' : 'are'} already running`);
+      for (const [s, state] of ended) (state === 'completed' ? console.log : console.error)(`${s} is ${state}; \`stackflow restart ${s}\` starts it again`);
+      return ended.some(([, state]) => state !== 'completed') ? EXIT.failure : EXIT.ok;
+    }
+    const problems = await preflight({ ...spec, services: Object.fromEntries(toStart.map((t) => [t, spec.services[t]!])) });
+    if (problems.length) throw new CliError(problems.map(formatProblem).join('\n'), EXIT.usage);
     await session.stacks.start(spec, targets);
     const settled = await watchUntilSettled(session.stacks, spec.name, targets, () => undefined);
     if (stoppedMeanwhile(settled)) throw new CliError(`stack ${spec.name} was stopped meanwhile (state ${settled.state})`, EXIT.failure);
     const broken = unhealthyServices(settled, targets);
-    for (const [name, s] of broken) console.error(red(`${name}: ${s.state}: ${s.error ?? 'no reason recorded'}`));
+    for (const [name, s] of broken) console.error(red(serviceErrorText(name, s.error ?? 'no reason recorded', s.state)));
     if (broken.length) return EXIT.failure;
-    console.log(green(`started ${targets.join(', ')} in ${formatDuration(Date.now() - began)}`));
+    console.log(green(`started ${toStart.join(', ')} in ${formatDuration(Date.now() - began)}`));
     return EXIT.ok;
   } finally {
     await session.close();

@@ -10,7 +10,7 @@ import { dependencyMap } from '../../lifecycle/dependencies.js';
 import { stackWorkflowId } from '../../workflows/definitions.js';
 import { CliError, EXIT } from '../errors.js';
 import { logPositions, printLogs } from '../log-tail.js';
-import { bold, dim, formatDuration, green, red, useColor, yellow } from '../output.js';
+import { bold, dim, formatDuration, green, red, serviceErrorText, useColor, yellow } from '../output.js';
 import { stoppedMeanwhile, unhealthyServices, watchUntilSettled } from '../progress.js';
 import {
   ensureBackgroundWorker,
@@ -87,7 +87,7 @@ export async function up(services: string[], options: UpOptions): Promise<number
     }
     for (const line of renderTimeline(buildTimeline(settled.services, targets, deps, started), useColor())) say(line);
     const broken = unhealthyServices(settled, targets);
-    for (const [name, s] of broken) say(red(`${name}: ${s.state}: ${s.error ?? 'no reason recorded'}`));
+    for (const [name, s] of broken) say(red(serviceErrorText(name, s.error ?? 'no reason recorded', s.state)));
     // Nothing was started: every target was already settled before this `up`.
     const attached = !fresh && targets.every((name) => {
       const before = lookup(running?.services, name);

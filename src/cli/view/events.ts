@@ -1,5 +1,6 @@
 // The lines `up`, `reload` and `down` print for what happens to a service between two `status`
-// answers (pure): a crash back-off (`viz exited (code 1) during start; retry 2/5 in 4.0s`) and a stop
+// answers (pure): a crash back-off (`viz exited (code 1) during start; retry 2/5 in 4.0s`, or with the
+// cause of a start that never ran: `data: not started: port 8001 is held by pid 12233 (…); retry 2/5 in 4s`) and a stop
 // during a drain (`api_gateway stopped +120ms`).
 import { describeExitShort } from '../../lifecycle/backoff.js';
 import type { ServiceStatus } from '../../model.js';
@@ -15,8 +16,10 @@ export interface ServiceEvent {
 export function retryLine(name: string, now: ServiceStatus, before: ServiceStatus | undefined): ServiceEvent | null {
   const b = now.backoff;
   if (!b || before?.backoff?.at === b.at) return null;
+  const retry = `retry ${b.attempt}/${b.maxAttempts} in ${formatDuration(b.delayMs)}`;
+  if (b.cause) return { at: Date.parse(b.at), line: `${name}: ${b.cause}; ${retry}` };
   const during = b.duringStart ? ' during start' : '';
-  return { at: Date.parse(b.at), line: `${name} ${describeExitShort(now.lastExit)}${during}; retry ${b.attempt}/${b.maxAttempts} in ${formatDuration(b.delayMs)}` };
+  return { at: Date.parse(b.at), line: `${name} ${describeExitShort(now.lastExit)}${during}; ${retry}` };
 }
 
 /**
