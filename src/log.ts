@@ -35,13 +35,21 @@ export function logDestination({ file, terminal = process.stdout.isTTY === true 
  */
 const SDK_DEVELOPER_NOTES = new Set(['No activities registered, not polling for activity tasks', 'No workflows registered, not polling for workflow tasks']);
 
+/**
+ * Activity failures that are a routine outcome, not news: a gated spawn superseded because the stack
+ * workflow released the gate another way (src/host/readiness-bus.ts, GateSuperseded). The SDK logs
+ * every activity failure as WARN "Activity failed" with the error in `meta.error`.
+ */
+const ROUTINE_ACTIVITY_FAILURES = new Set(['GateSuperseded']);
+
 const PINO_LEVEL: Record<SdkLevel, LogLevel> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
 
 /**
  * The pino level of one SDK log entry. `meta.sdkComponent` (the SDK's SdkComponent: worker, core,
  * activity, workflow, nexus) tells who logged it:
  * - `worker` (the SDK's own worker lifecycle: "Worker state changed", "No Nexus services
- *   registered…") at INFO goes to debug, and so do the SDK_DEVELOPER_NOTES warnings;
+ *   registered…") at INFO goes to debug, and so do the SDK_DEVELOPER_NOTES warnings and the
+ *   "Activity failed" of a ROUTINE_ACTIVITY_FAILURES error;
  * - `core` (the native core, forwarded): INFO to debug, DEBUG and TRACE to trace;
  * - everything else keeps its level: real warnings and errors (core's poll failures when the
  *   server is lost, "Activity failed", "Workflow failed"), and the lines of stackflow's own
@@ -50,6 +58,7 @@ const PINO_LEVEL: Record<SdkLevel, LogLevel> = { TRACE: 'trace', DEBUG: 'debug',
 export function sdkLogLevel(level: SdkLevel, message: string, meta?: LogMetadata): LogLevel {
   const component = meta?.sdkComponent;
   if (component === 'worker' && (level === 'INFO' || (level === 'WARN' && SDK_DEVELOPER_NOTES.has(message)))) return 'debug';
+  if (message === 'Activity failed' && ROUTINE_ACTIVITY_FAILURES.has((meta?.error as Error | undefined)?.name ?? '')) return 'debug';
   if (component === 'core' && (level === 'INFO' || level === 'DEBUG')) return level === 'INFO' ? 'debug' : 'trace';
   return PINO_LEVEL[level];
 }

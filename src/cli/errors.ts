@@ -32,16 +32,19 @@ const isGrpcServiceError = (err: unknown): err is Error & { code: number } =>
 // gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
 const GRPC = { deadlineExceeded: 4, resourceExhausted: 8, unavailable: 14 } as const;
 
-/** Node's file-system error codes, as a sentence about the path and what to do (`man 3 errno`). */
-const FS_ERRORS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'the file system is read-only',
-  ENOTDIR: 'a part of the path is not a directory',
-  EEXIST: 'a file is in the way',
-  EISDIR: 'a directory is in the way',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'the disk quota is exhausted',
+/**
+ * Node's file-system error codes (`man 3 errno`): what went wrong, and the fix for that cause — a
+ * path that is not a directory wants another STACKFLOW_HOME, a full disk wants space.
+ */
+const FS_ERRORS: Record<string, { what: string; fix: string }> = {
+  EACCES: { what: 'permission denied', fix: 'point it at a directory you can write' },
+  EPERM: { what: 'operation not permitted', fix: 'point it at a directory you can write' },
+  EROFS: { what: 'the file system is read-only', fix: 'point it at a writable directory' },
+  ENOTDIR: { what: 'a part of the path is not a directory', fix: 'point it at a directory' },
+  EEXIST: { what: 'a file is in the way', fix: 'point it at a directory' },
+  EISDIR: { what: 'a directory is in the way', fix: 'remove that directory or point it elsewhere' },
+  ENOSPC: { what: 'no space left on the device', fix: 'free some space or point it at another disk' },
+  EDQUOT: { what: 'the disk quota is exhausted', fix: 'free some space or point it at another disk' },
 };
 
 /** `err` or the first error of its `cause` chain that is a `type` (the SDK wraps codec errors). */
@@ -82,10 +85,9 @@ export function describeError(err: unknown): ErrorReport {
   if (fsError?.code && FS_ERRORS[fsError.code]) {
     // A failed write() on an open file names no path (Node sets `path` only on open/mkdir/...).
     const what = typeof fsError.path === 'string' ? fsError.path : "stackflow's state";
+    const { what: cause, fix } = FS_ERRORS[fsError.code];
     return {
-      message:
-        `cannot write ${what}: ${FS_ERRORS[fsError.code]} (${fsError.code}). stackflow keeps its state under ` +
-        'STACKFLOW_HOME (default ./.stackflow): point it at a writable directory, or free some space.',
+      message: `cannot write ${what}: ${cause} (${fsError.code}). stackflow keeps its state under STACKFLOW_HOME (default ./.stackflow): ${fix}.`,
       exitCode: EXIT.failure,
     };
   }

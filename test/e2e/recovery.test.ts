@@ -414,6 +414,8 @@ describe('environment errors are sentences (item 7)', () => {
     const plain = await stackflow(f, ['up', '-d'], { STACKFLOW_HOME: home });
     expect(plain.exitCode).toBe(1);
     expect(plain.stderr).toContain('a part of the path is not a directory');
+    expect(plain.stderr).toContain('point it at a directory.');
+    expect(plain.stderr).not.toContain('free some space');
     expect(plain.stderr).toContain('STACKFLOW_HOME');
     expect(plain.stderr).not.toMatch(NO_TRACE);
     const debug = await stackflow(f, ['up', '-d', '--debug'], { STACKFLOW_HOME: home });
@@ -443,6 +445,7 @@ describe('environment errors are sentences (item 7)', () => {
         env: f.env,
       });
       expect(result.stderr).toContain('no space left on the device (ENOSPC)');
+      expect(result.stderr).toContain('free some space');
       expect(result.stderr).toContain('STACKFLOW_HOME');
       expect(result.stderr).not.toMatch(NO_TRACE);
       expect(result.exitCode).toBe(1);

@@ -3,6 +3,7 @@
 // through a real pino logger.
 import { describe, expect, test } from '@jest/globals';
 import { Writable } from 'node:stream';
+import { GateSuperseded } from '../../src/host/readiness-bus.js';
 import { coreLogFilter, createWorkerLogger, RepeatLimiter, repeatKey, sdkLoggerFor, sdkLogLevel } from '../../src/log.js';
 import { logLevelFrom, type LogLevel } from '../../src/log-level.js';
 import { InvalidSettingError } from '../../src/temporal/errors.js';
@@ -47,6 +48,10 @@ describe('sdkLogLevel', () => {
     expect(sdkLogLevel('WARN', 'No workflows registered, not polling for workflow tasks', worker)).toBe('debug');
   });
 
+  test('a gated spawn superseded by the stack workflow is routine: its "Activity failed" goes to debug', () => {
+    expect(sdkLogLevel('WARN', 'Activity failed', { sdkComponent: 'worker', error: new GateSuperseded('compute') })).toBe('debug');
+  });
+
   test("core's routine lines go down a level; its warnings and errors keep theirs", () => {
     expect(sdkLogLevel('INFO', 'Initializing worker', core)).toBe('debug');
     expect(sdkLogLevel('DEBUG', 'anything', core)).toBe('trace');
@@ -59,6 +64,7 @@ describe('sdkLogLevel', () => {
     expect(sdkLogLevel('WARN', 'Failed to encode heartbeat details, cancelling Activity', worker)).toBe('warn');
     expect(sdkLogLevel('ERROR', 'Worker failed', worker)).toBe('error');
     expect(sdkLogLevel('WARN', 'Activity failed', { sdkComponent: 'activity' })).toBe('warn');
+    expect(sdkLogLevel('WARN', 'Activity failed', { sdkComponent: 'worker', error: new Error('exit 1') })).toBe('warn');
     expect(sdkLogLevel('INFO', 'web: watching src for changes', { sdkComponent: 'activity' })).toBe('info');
     expect(sdkLogLevel('INFO', 'Workflow completed', { sdkComponent: 'workflow' })).toBe('info');
     expect(sdkLogLevel('INFO', 'no meta')).toBe('info');
