@@ -1,6 +1,6 @@
 // Words that match the facts, through the CLI as a user meets them: `start` names only what it
-// started and fails at once, naming the holder, on a port another process holds; `restart` names the
-// service once; `down` prints a multi-line service error as indented lines, not an escaped `\n`.
+// started and fails at once (as `restart` of a service with no process), naming the holder, on a
+// port another process holds; `restart` names the service once; `down` prints a multi-line service error as indented lines, not an escaped `\n`.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -98,6 +98,10 @@ describe('words that match the facts', () => {
       const blocked = await stackflow(['start', 'api']);
       expect(blocked.exitCode).toBe(2);
       expect(blocked.stderr).toContain(`services.api.port: port ${apiPort} is held by pid ${holder.pid} (`);
+      // `restart` of a service with no process checks its port the same way.
+      const restartBlocked = await stackflow(['restart', 'api']);
+      expect(restartBlocked.exitCode).toBe(2);
+      expect(restartBlocked.stderr).toContain(`services.api.port: port ${apiPort} is held by pid ${holder.pid} (`);
       expect(JSON.parse((await stackflow(['status', '--json'])).stdout).services.api.state).toBe('stopped');
     } finally {
       const exited = once(holder, 'exit');
