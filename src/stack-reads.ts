@@ -84,6 +84,21 @@ export class StackReads {
   }
 
   /**
+   * The pid of a live worker on this machine that polls `queue` (its identity `pid@host`, the SDK's
+   * default, names this host and a running process), e.g. `npm run worker` in another terminal;
+   * null when there is none. Two workers for one host split its activities, and a dependent's
+   * spawn then waits for the stack workflow's fallback instead of its host's readiness bus.
+   */
+  async localWorkerPid(queue: string): Promise<number | null> {
+    const here = hostname();
+    for (const poller of await this.reads.workflowPollers(queue)) {
+      const [pid, host] = poller.identity.split('@');
+      if (host === here && /^\d+$/.test(pid ?? '') && isProcessAlive(Number(pid))) return Number(pid);
+    }
+    return null;
+  }
+
+  /**
    * The names of the stacks whose stack workflow runs on this task queue (the stacks one home's
    * worker serves), from one visibility query: may lag a second behind a start or an end.
    */

@@ -32,6 +32,28 @@ afterAll(async () => {
 });
 
 describe('words that match the facts', () => {
+  test('up beside a worker already serving the host (npm run worker elsewhere) says a second one slows hand-offs', async () => {
+    const beside = await crashyStack('wordstwo', 1);
+    const worker = stackflowIn(beside, ['worker']);
+    try {
+      await output(worker, /stackflow worker for host/);
+      const up = await stackflowIn(beside, ['up', '-d', 'db']);
+      expect(up.stdout).toContain(`note: worker pid ${worker.pid} already serves host "local"`);
+      expect(up.exitCode).toBe(0);
+      expect((await stackflowIn(beside, ['down'])).exitCode).toBe(0);
+      // Once the other worker is gone, the home's own is the only one: nothing to say.
+      worker.kill('SIGTERM');
+      await worker;
+      const alone = await stackflowIn(beside, ['up', '-d', 'db']);
+      expect(alone.exitCode).toBe(0);
+      expect(alone.stdout).toContain('worker started in the background');
+      expect(alone.stdout).not.toContain('note: worker pid');
+    } finally {
+      worker.kill('SIGKILL');
+      await stackflowIn(beside, ['down']);
+    }
+  });
+
   test('a TEMPORAL_ADDRESS that is not host:port: exit 2 naming it, with an example, before anything starts', async () => {
     const bogus = await stackflowIn(stack, ['up', '-d'], { TEMPORAL_ADDRESS: 'bogus' });
     expect(bogus.exitCode).toBe(2);

@@ -7,7 +7,8 @@ import { isSettled } from '../../lifecycle/status.js';
 import { lookup } from '../../name-map.js';
 import { withDependencies } from '../../graph/index.js';
 import { dependencyMap } from '../../lifecycle/dependencies.js';
-import { stackWorkflowId } from '../../workflows/definitions.js';
+import { hostTaskQueue, stackWorkflowId } from '../../workflows/definitions.js';
+import { DEFAULT_HOST } from '../../model.js';
 import { CliError, EXIT } from '../errors.js';
 import { logPositions, printLogs } from '../log-tail.js';
 import { bold, dim, formatDuration, green, red, serviceErrorText, useColor, yellow } from '../output.js';
@@ -193,7 +194,25 @@ async function leftoverHint(spec: StackSpec): Promise<string> {
 }
 
 async function ensureWorker(home: string, session: Session, options: UpOptions): Promise<InProcessWorker | null> {
+  if (!(await hasBackgroundWorker(home))) await warnOfAnotherWorker(session);
   return options.detach ? backgroundWorker(home, session) : foregroundWorker(home, session);
+}
+
+/**
+ * A worker of this host already running outside this home (`npm run worker` in another terminal,
+ * another project's background worker) shares the host's task queue with the one `up` is about to
+ * start: each then sees only its own services get ready, and a dependent placed on the other waits
+ * for the stack workflow's fallback (~3 s) instead of its host's readiness bus. Said, not refused.
+ */
+async function warnOfAnotherWorker(session: Session): Promise<void> {
+  const other = await session.stacks.localWorkerPid(hostTaskQueue(session.taskQueue, DEFAULT_HOST)).catch(() => null);
+  if (other === null) return;
+  say(
+    yellow(
+      `note: worker pid ${other} already serves host "${DEFAULT_HOST}" on task queue ${session.taskQueue}; with a second one dependency hand-offs take the slow path (~3 s each). ` +
+        'Run one worker per host: stop the other, or give this home its own STACKFLOW_TASK_QUEUE.',
+    ),
+  );
 }
 
 /** Aborts on the first SIGINT/SIGTERM (foreground only: with -d the signals keep their default). */
