@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import { observeService, type PendingSupervision } from './lifecycle/hosts.js';
 import { isProcessAlive } from './process/terminate.js';
-import { DEFAULT_TUNING, type ServiceStatus, type StackStatus } from './model.js';
-import { serviceWorkflowId, STACK_WORKFLOW_TYPE, stackWorkflowId, STATUS_QUERY } from './workflows/ids.js';
+import { DEFAULT_TUNING, type ServiceStatus, type StackSpec, type StackStatus } from './model.js';
+import { serviceWorkflowId, STACK_SPEC_QUERY, STACK_WORKFLOW_TYPE, stackWorkflowId, STATUS_QUERY } from './workflows/ids.js';
 
 /** One page of a visibility list: stackflow reads no more (a home runs a handful of stacks). */
 export const LIST_PAGE_SIZE = 1000;
@@ -106,6 +106,15 @@ export class StackReads {
     const prefix = stackWorkflowId('');
     const ids = await this.reads.runningWorkflowIds(`WorkflowType = ${quote(STACK_WORKFLOW_TYPE)} AND TaskQueue = ${quote(this.taskQueue)}`);
     return ids.filter((id) => id.startsWith(prefix)).map((id) => id.slice(prefix.length));
+  }
+
+  /**
+   * The STACKFLOW_HOME (absolute) the running stack workflow of `stack` was started from: its
+   * `stackSpec` query, answered by any worker of the task queue. `deadlineMs` bounds the query;
+   * errors propagate.
+   */
+  async stackHome(stack: string, deadlineMs?: number): Promise<string> {
+    return (await this.reads.query<StackSpec>(stackWorkflowId(stack), STACK_SPEC_QUERY, deadlineMs)).home;
   }
 
   /** What Temporal's history tells of a running stack without a worker: since when, which service workflows. */

@@ -1,11 +1,12 @@
 // Processes of a stack that outlived what tracks them (worker killed, `rm -rf .stackflow`, a forced
 // stop): found in /proc, and proven ours before anything is signalled.
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { allProcesses, environOf, isZombie } from '../process/proc.js';
 import { stackKey } from '../process/cgroup.js';
 import { isOurProcess, LAUNCH_ENV } from '../process/tracking.js';
 import { readRecord, isRunning } from '../process/record.js';
+import { livePid } from '../process/pidfile.js';
 import { terminateProcess } from '../process/terminate.js';
 import type { StackReads } from '../stack-reads.js';
 
@@ -82,14 +83,32 @@ export async function recordedServices(home: string, stack: string): Promise<str
   return (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
 }
 
+/** How long `otherStacks` waits for each running stack's `stackSpec` query. */
+const HOME_QUERY_DEADLINE_MS = 5_000;
+
 /**
- * The stacks other than `stack` that run on this home's task queue: the home's background worker
- * serves them, so it is no leftover of `stack`. Null when Temporal cannot tell (the worker is then
- * kept rather than stopped under a stack it may serve). One visibility query, which may lag a second.
+ * The stacks other than `stack` that run on this home's task queue and were started from this same
+ * `home` (their `stackSpec` query's `home`, both resolved to absolute paths): the home's background
+ * worker serves them, so it is no leftover of `stack`. A stack of another STACKFLOW_HOME sharing the
+ * task queue has its own home's worker and does not count. Null when Temporal cannot tell (the
+ * worker is then kept rather than stopped under a stack it may serve). One visibility query (which
+ * may lag a second) and one query per other running stack.
  */
-export async function otherStacks(stacks: StackReads, stack: string): Promise<string[] | null> {
-  return stacks.runningStacks().then(
-    (names) => names.filter((name) => name !== stack),
-    () => null,
-  );
+export async function otherStacks(stacks: StackReads, stack: string, home: string): Promise<string[] | null> {
+  try {
+    const others = (await stacks.runningStacks()).filter((name) => name !== stack);
+    const homes = await Promise.all(others.map((name) => stacks.stackHome(name, HOME_QUERY_DEADLINE_MS)));
+    return others.filter((_, i) => resolve(homes[i]!) === resolve(home));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The home's background worker (`<home>/worker.pid` with its identity record, alive) among
+ * `left`: the home's own worker, idle, not a leftover; null when none of `left` is it.
+ */
+export async function backgroundWorkerOf(home: string, left: Leftover[]): Promise<Leftover | null> {
+  const pid = await livePid(join(home, 'worker.pid'));
+  return left.find((p) => p.service === null && p.pid === pid) ?? null;
 }

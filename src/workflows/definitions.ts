@@ -4,7 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { BackoffInfo, ExitInfo, ProcessRef, ServiceState, StackSpec, StackStatus } from '../model.js';
 import type { ReloadPlan } from '../lifecycle/reload.js';
-import { STACK_NAME_SEARCH_ATTRIBUTE, STATUS_QUERY } from './ids.js';
+import { STACK_NAME_SEARCH_ATTRIBUTE, STACK_SPEC_QUERY, STATUS_QUERY } from './ids.js';
 
 export { DEFAULT_TASK_QUEUE, hostTaskQueue, serviceWorkflowId, stackWorkflowId } from './ids.js';
 
@@ -51,7 +51,7 @@ export interface RegistryEntry {
  */
 export const registryQuery = defineQuery<RegistryEntry[]>('registry');
 /** The stack definition the running workflow works from (to compare with an edited file). */
-export const stackSpecQuery = defineQuery<StackSpec>('stackSpec');
+export const stackSpecQuery = defineQuery<StackSpec>(STACK_SPEC_QUERY);
 /** Applies an edited stack file; answers with the plan once added and changed services have settled. */
 export const applyConfigUpdate = defineUpdate<ReloadPlan, [StackSpec]>('applyConfig');
 

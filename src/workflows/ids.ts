@@ -26,3 +26,6 @@ export function serviceWorkflowId(stack: string, service: string): string {
 
 /** The stack workflow's `status` query (a StackStatus). */
 export const STATUS_QUERY = 'status';
+
+/** The stack workflow's `stackSpec` query: the StackSpec it works from (its `home` tells whose worker serves it). */
+export const STACK_SPEC_QUERY = 'stackSpec';

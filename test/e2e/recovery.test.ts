@@ -236,6 +236,33 @@ describe('two stacks in one home (item 2)', () => {
   });
 });
 
+describe('two homes sharing one task queue (issue 11, items 5 and 7)', () => {
+  test("down stops its own home's worker though a stack of another home runs on the queue; status exits 0", async () => {
+    const demo = await fixture({ a: {} });
+    const other = await fixture({ c: {} });
+    // other keeps its own STACKFLOW_HOME, on demo's task queue.
+    const queue = { STACKFLOW_TASK_QUEUE: demo.env.STACKFLOW_TASK_QUEUE! };
+    expect((await stackflow(demo, ['up', '-d'])).exitCode).toBe(0);
+    const demoWorker = await workerPid(demo.home);
+    expect((await stackflow(other, ['up', '-d'], queue)).exitCode).toBe(0);
+    const otherWorker = await workerPid(other.home);
+    expect(otherWorker).not.toBe(demoWorker);
+
+    const down = await stackflow(other, ['down'], queue);
+    expect(down.exitCode).toBe(0);
+    expect(down.stdout).not.toContain('background worker kept');
+    expect(down.stdout).toContain('background worker stopped');
+    expect(isProcessAlive(otherWorker)).toBe(false);
+    expect(isProcessAlive(demoWorker)).toBe(true);
+    expect(await stackProcesses(other.name)).toEqual([]);
+
+    const status = await stackflow(other, ['status'], queue);
+    expect(status.stderr).not.toContain('still run without a workflow');
+    expect(status.exitCode).toBe(0);
+    expect((await stackflow(demo, ['status'])).exitCode).toBe(0);
+  });
+});
+
 describe('the state directory removed while the stack runs (item 3)', () => {
   test('down stops the services and the worker the removed home left behind, within its timeout', async () => {
     const f = await fixture({ a: {} });
@@ -375,6 +402,11 @@ describe('two terminals (item 5)', () => {
     expect(await stackProcesses(f.name)).toEqual([]);
     expect(isProcessAlive(worker)).toBe(true);
     expect(await workerPid(f.home)).toBe(worker);
+    // The home's idle worker is no leftover: status says so in one line, exit 0.
+    const after = await stackflow(f, ['status']);
+    expect(after.stderr).not.toContain('still run without a workflow');
+    expect(after.stdout).toContain(`background worker pid ${worker} is idle; \`stackflow down\` stops it`);
+    expect(after.exitCode).toBe(0);
   });
 });
 

@@ -77,7 +77,7 @@ export async function down(options: DownOptions): Promise<number> {
         else final = drained;
       }
       await withinMs(worker?.stop() ?? Promise.resolve(), LEFTOVER_GRACE_MS);
-      served = await otherStacks(session.stacks, spec.name);
+      served = await otherStacks(session.stacks, spec.name, spec.home);
       if (served === null) say(yellow('could not tell whether other stacks of this home run: the background worker is kept'));
       else if (served.length) say(dim(`background worker kept: it serves stack ${served.join(', ')}`));
       else if (await stopBackgroundWorker(spec.home)) say(dim('background worker stopped'));

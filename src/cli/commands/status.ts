@@ -40,7 +40,7 @@ export async function status(options: StatusOptions, services: string[] = []): P
   if (!session) {
     if (options.json) console.log(JSON.stringify(stopped(spec.name), null, 2));
     (options.json ? console.error : console.log)(noServerMessage(spec.name));
-    return reportLeftovers(spec.home, spec.name);
+    return reportLeftovers(spec.home, spec.name, false, options.json);
   }
   if (!options.watch) {
     let current: StackStatus;
@@ -51,7 +51,7 @@ export async function status(options: StatusOptions, services: string[] = []): P
       // A stopped stack's leftovers are listed below; the home's worker is one only when it serves no other stack.
       if (isStopped(current) && !services.length) {
         const { otherStacks } = await import('../leftovers.js');
-        workerServes = (await otherStacks(session.stacks, spec.name))?.length !== 0;
+        workerServes = (await otherStacks(session.stacks, spec.name, spec.home))?.length !== 0;
       }
     } finally {
       await session.close();
@@ -62,7 +62,7 @@ export async function status(options: StatusOptions, services: string[] = []): P
       return EXIT.ok;
     }
     console.log(options.json ? JSON.stringify(current, null, 2) : render(current));
-    return isStopped(current) ? reportLeftovers(spec.home, spec.name, workerServes) : EXIT.ok;
+    return isStopped(current) ? reportLeftovers(spec.home, spec.name, workerServes, options.json) : EXIT.ok;
   }
 
   // --watch: until Ctrl-C (or SIGTERM). On a terminal the table is redrawn in place; elsewhere each
@@ -129,11 +129,17 @@ function only(current: StackStatus, names: string[]): StackStatus {
 
 /**
  * With no stack workflow: processes of the stack still running (a killed worker, a removed home) are
- * named, exit 1. The home's background worker is one of them unless `workerServes` (another stack runs).
+ * named, exit 1. The home's background worker is none of them when its `worker.pid` (with its
+ * identity record) is live: it is then idle (one dim line says so, exit 0) unless `workerServes`
+ * (another stack of this home runs); a worker that lost its pid file is a leftover. With `json`,
+ * stdout holds only the JSON: the line goes to stderr.
  */
-async function reportLeftovers(home: string, stack: string, workerServes = false): Promise<number> {
-  const { describeLeftovers, leftoverProcesses } = await import('../leftovers.js');
-  const left = (await leftoverProcesses(home, stack)).filter((p) => !workerServes || p.service !== null);
+async function reportLeftovers(home: string, stack: string, workerServes: boolean, json = false): Promise<number> {
+  const { backgroundWorkerOf, describeLeftovers, leftoverProcesses } = await import('../leftovers.js');
+  const found = await leftoverProcesses(home, stack);
+  const worker = await backgroundWorkerOf(home, found);
+  const left = found.filter((p) => p !== worker && (!workerServes || p.service !== null));
+  if (worker && !workerServes) (json ? console.error : console.log)(dim(`background worker pid ${worker.pid} is idle; \`stackflow down\` stops it`));
   if (!left.length) return EXIT.ok;
   console.error(`but ${left.length} process(es) of stack ${stack} still run without a workflow tracking them:\n${describeLeftovers(left)}\n\`stackflow down\` stops them.`);
   return EXIT.failure;
