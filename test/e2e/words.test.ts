@@ -136,6 +136,13 @@ describe('words that match the facts', () => {
     expect(started.exitCode).toBe(0);
     expect(started.stdout).toMatch(/^started api in \S+$/m);
 
+    // `up` of a stopped service starts it, and says so (not "already running").
+    expect((await stackflow(['stop', 'api'])).exitCode).toBe(0);
+    const upAgain = await stackflow(['up', '-d', 'api']);
+    expect(upAgain.exitCode).toBe(0);
+    expect(upAgain.stdout).toMatch(/is up in \S+$/m);
+    expect(upAgain.stdout).not.toContain('already running');
+
     // The service is named once in a restart's error.
     const restart = await stackflow(['restart', 'crashy']);
     expect(restart.exitCode).toBe(1);

@@ -89,10 +89,10 @@ export async function up(services: string[], options: UpOptions): Promise<number
     for (const line of renderTimeline(buildTimeline(settled.services, targets, deps, started), useColor())) say(line);
     const broken = unhealthyServices(settled, targets);
     for (const [name, s] of broken) say(red(serviceErrorText(name, s.error ?? 'no reason recorded', s.state)));
-    // Nothing was started: every target was already settled before this `up`.
+    // Nothing was started: every target was already settled, and not stopped (`up` starts those again).
     const attached = !fresh && targets.every((name) => {
       const before = lookup(running?.services, name);
-      return before !== undefined && isSettled([before]);
+      return before !== undefined && before.state !== 'stopped' && isSettled([before]);
     });
     const outcome = attached ? `stack ${spec.name} is already running: ${countStates(settled, targets)}` : `stack ${spec.name} is up in ${formatDuration(Date.now() - started)}`;
 
