@@ -189,7 +189,8 @@ describe('several services in the order written', () => {
     let rotations = 0;
     let running = true;
     void writer.finally(() => (running = false));
-    const numberOf = (line: string) => Number(line.replace(/^.* line /, ''));
+    // `line 12` as written to the file, `svc | line 12` as printed.
+    const numberOf = (line: string) => Number(/(?:^|\| )line (\d+)$/.exec(line)?.[1]);
     while (running) {
       if (!(await rotateIfLarger(file, 4096, 3)).rotated) continue;
       rotations++;
