@@ -6,7 +6,7 @@ import { allProcesses, environOf, isZombie } from '../process/proc.js';
 import { stackKey } from '../process/cgroup.js';
 import { isOurProcess, LAUNCH_ENV } from '../process/tracking.js';
 import { readRecord, isRunning } from '../process/record.js';
-import { livePid } from '../process/pidfile.js';
+import { livePid, workerPidFile } from '../process/pidfile.js';
 import { terminateProcess } from '../process/terminate.js';
 import type { StackReads } from '../stack-reads.js';
 
@@ -109,6 +109,6 @@ export async function otherStacks(stacks: StackReads, stack: string, home: strin
  * `left`: the home's own worker, idle, not a leftover; null when none of `left` is it.
  */
 export async function backgroundWorkerOf(home: string, left: Leftover[]): Promise<Leftover | null> {
-  const pid = await livePid(join(home, 'worker.pid'));
+  const pid = await livePid(workerPidFile(home));
   return left.find((p) => p.service === null && p.pid === pid) ?? null;
 }

@@ -15,7 +15,7 @@ import {
 } from '../codec/index.js';
 import { connectClient, connectWorkerConnection, ensureTemporal, findTemporal } from '../temporal/index.js';
 import { DEFAULT_HOST } from '../model.js';
-import { livePid, stopPidFile, writePidFile } from '../process/pidfile.js';
+import { livePid, stopPidFile, workerPidFile, writePidFile } from '../process/pidfile.js';
 import { withFileLock } from '../temporal/lock.js';
 import { CLI_ENTRY_PATH } from '../paths.js';
 import { ensureHome } from '../home.js';
@@ -106,8 +106,6 @@ async function connectSession(temporal: { address: string; uiUrl: string | null 
     close: () => connection.close(),
   };
 }
-
-const workerPidFile = (home: string) => join(home, 'worker.pid');
 
 /**
  * Starts `stackflow worker` in the background unless one of ours already runs for this home. Under

@@ -3,10 +3,16 @@
 // `PIDFile=`); the start time that proves the pid was not reused lives in a separate record beside
 // it (`worker.pid` → `worker.record.json`), so a reused pid is never mistaken for ours.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readJson, removeFile, writeJsonAtomic, writeTextAtomic } from '../registry/json-file.js';
 import { readStat } from './proc.js';
 import { isRunning } from './record.js';
 import { terminateProcess } from './terminate.js';
+
+/** `<STACKFLOW_HOME>/worker.pid`: the pid file of the home's background worker (`up -d`). */
+export function workerPidFile(home: string): string {
+  return join(home, 'worker.pid');
+}
 
 /** The identity record of a pid file: `{ pid, startTime }` (clock ticks since boot, /proc/<pid>/stat field 22). */
 export interface PidRecord {
